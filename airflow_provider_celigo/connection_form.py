@@ -1,0 +1,97 @@
+"""The Celigo connection form, as data: one source for Airflow 3.2+ metadata and the legacy hook methods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_celigo.settings import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_WAIT,
+    DEFAULT_TIMEOUT,
+    MAX_CONCURRENCY,
+    MIN_CONCURRENCY,
+)
+
+#: Extra fields of the form: name -> (label, JSON schema, description).
+CONN_FIELDS: dict[str, dict[str, Any]] = {
+    "region": {
+        "label": "Region",
+        "schema": {"type": ["string", "null"], "enum": ["na", "eu"], "default": "na"},
+        "description": "na = North America (api.integrator.io), eu = Europe (api.eu.integrator.io).",
+    },
+    "concurrency_level": {
+        "label": "Concurrency level",
+        "schema": {
+            "type": ["integer", "null"],
+            "minimum": MIN_CONCURRENCY,
+            "maximum": MAX_CONCURRENCY,
+            "default": DEFAULT_CONCURRENCY,
+        },
+        "description": "Most calls in flight against this account at once (1-25); also the size of its pool.",
+    },
+    "borrow_concurrency_from": {
+        "label": "Borrow concurrency from",
+        "schema": {"type": ["string", "null"]},
+        "description": "Id of another Celigo connection whose concurrency level and pool this one shares.",
+    },
+    "base_url": {
+        "label": "Base URL override",
+        "schema": {"type": ["string", "null"]},
+        "description": "Only for a proxy or the local emulator, e.g. http://127.0.0.1:8765/v1.",
+    },
+    "timeout": {
+        "label": "Request timeout (seconds)",
+        "schema": {"type": ["number", "null"], "minimum": 1, "maximum": 600, "default": DEFAULT_TIMEOUT},
+        "description": "Timeout of one HTTP request.",
+    },
+    "max_retries": {
+        "label": "Max retries",
+        "schema": {"type": ["integer", "null"], "minimum": 0, "maximum": 20, "default": DEFAULT_MAX_RETRIES},
+        "description": "Retries of a request that met a network error, a timeout, a 5xx or a 429.",
+    },
+    "max_retry_wait": {
+        "label": "Max wait between retries (seconds)",
+        "schema": {"type": ["number", "null"], "minimum": 0, "maximum": 900, "default": DEFAULT_MAX_RETRY_WAIT},
+        "description": "Cap on the wait a Retry-After header can ask for.",
+    },
+}
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["host", "schema", "port", "login"],
+    "relabeling": {"password": "API token"},
+    "placeholders": {
+        "password": "integrator.io API token (Resources > API tokens)",
+        "region": "na",
+        "concurrency_level": str(DEFAULT_CONCURRENCY),
+    },
+}
+
+
+def legacy_field_behaviour() -> dict[str, Any]:
+    """The ``get_ui_field_behaviour`` form of UI_FIELD_BEHAVIOUR (Airflow 3.0/3.1)."""
+    return {
+        "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
+        "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
+        "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
+    }
+
+
+def legacy_form_widgets() -> dict[str, Any]:
+    """The ``get_connection_form_widgets`` form of CONN_FIELDS; empty when WTForms is not installed."""
+    try:
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import IntegerField, SelectField, StringField
+    except ImportError:
+        return {}
+    widgets: dict[str, Any] = {}
+    for name, spec in CONN_FIELDS.items():
+        label, schema = lazy_gettext(spec["label"]), spec["schema"]
+        if "enum" in schema:
+            widgets[name] = SelectField(label, choices=[(v, v) for v in schema["enum"]], default=schema["default"])
+        elif "integer" in schema["type"]:
+            widgets[name] = IntegerField(label, widget=BS3TextFieldWidget(), default=schema.get("default"))
+        else:
+            widgets[name] = StringField(label, widget=BS3TextFieldWidget())
+    return widgets

@@ -1,0 +1,142 @@
+"""The provider's exceptions and the parser that turns integrator.io error bodies into them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowException
+
+_MAX_MESSAGE_CHARS = 500
+
+
+class CeligoError(AirflowException):
+    """Base class of every error this provider raises."""
+
+
+class CeligoConfigError(CeligoError, ValueError):
+    """A Celigo connection or operator argument holds a value the provider cannot use."""
+
+
+class CeligoApiError(CeligoError):
+    """integrator.io answered with an error status, or with a body the provider cannot read.
+
+    Carries ``status`` (HTTP status, 0 when no answer arrived), ``code`` and ``message`` from the error
+    body, the request ``method`` and ``path`` (never the token or the query string's secrets), and
+    ``field`` when integrator.io names one.
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        code: str = "",
+        message: str = "",
+        field: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.path = path
+        self.code = code
+        self.message = message
+        self.field = field
+        self.errors = errors or []
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path}"
+        status = f"HTTP {self.status}" if self.status else "no answer"
+        code = f" {self.code}" if self.code else ""
+        field = f" (field: {self.field})" if self.field else ""
+        hint = _HINTS.get(self.status, "")
+        return f"integrator.io {status}{code} on {where}: {self.message}{field}{hint}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only __init__ needs help to survive pickling (Airflow ships exceptions between processes).
+        return (_rebuild_api_error, (self.__dict__.copy(),))
+
+
+def _rebuild_api_error(state: dict[str, Any]) -> CeligoApiError:
+    error = CeligoApiError.__new__(CeligoApiError)
+    error.__dict__.update(state)
+    Exception.__init__(error, str(error))
+    return error
+
+
+class CeligoJobError(CeligoError):
+    """A flow job ended in a way the task's policy treats as a failure; carries the job ``summary``."""
+
+    def __init__(self, message: str, summary: dict[str, Any] | None = None) -> None:
+        self.summary = summary or {}
+        super().__init__(message)
+
+
+_HINTS = {
+    401: " -- check the API token in the Celigo connection's password field",
+    403: " -- the API token lacks permission for this resource; grant it in integrator.io",
+    404: " -- check the id (24 hex characters) and that the token's account owns it",
+    429: " -- integrator.io rate limit (too many calls against this account)",
+}
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_MESSAGE_CHARS else text[: _MAX_MESSAGE_CHARS - 3] + "..."
+
+
+def parse_error_body(body: bytes | str | None, content_type: str | None = None) -> tuple[str, str, str | None, list]:
+    """Read an integrator.io error body.
+
+    Returns ``(code, message, field, errors)``. Understands the envelope
+    ``{"errors": [{"code", "message", "field"}]}``, a flat ``{"message": ...}`` and anything else
+    (HTML pages from proxies, truncated JSON), which becomes a short description. Never raises.
+    """
+    if body is None:
+        return "", "empty response body", None, []
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else str(body)
+    if not text.strip():
+        return "", "empty response body", None, []
+    try:
+        data = json.loads(text)
+    except ValueError:
+        lowered = text.lstrip()[:200].lower()
+        if lowered.startswith("<!doctype html") or lowered.startswith("<html") or "html" in (content_type or ""):
+            return "", f"non-JSON (HTML) error page, probably from a proxy: {_clip(_strip_tags(text))}", None, []
+        return "", f"unreadable (non-JSON or truncated) body: {_clip(text)}", None, []
+    return _from_json(data)
+
+
+def _from_json(data: Any) -> tuple[str, str, str | None, list]:
+    if isinstance(data, dict):
+        errors = data.get("errors")
+        if isinstance(errors, list) and errors:
+            items = [e for e in errors if isinstance(e, dict)]
+            if items:
+                first = items[0]
+                messages = "; ".join(_clip(str(e.get("message", ""))) for e in items if e.get("message"))
+                field = first.get("field")
+                return (
+                    str(first.get("code", "")),
+                    messages or "(no message)",
+                    str(field) if field not in (None, "") else None,
+                    items,
+                )
+        if "message" in data:
+            return str(data.get("code", "")), _clip(str(data["message"])), None, []
+    return "", f"unexpected error body: {_clip(json.dumps(data, default=str))}", None, []
+
+
+def _strip_tags(html: str) -> str:
+    out, inside = [], False
+    for char in html:
+        if char == "<":
+            inside = True
+        elif char == ">":
+            inside = False
+            out.append(" ")
+        elif not inside:
+            out.append(char)
+    return "".join(out)

@@ -1,0 +1,113 @@
+"""What the sync and async hooks share: connection settings, URLs, headers, and reading answers."""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_celigo import __version__
+from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError, parse_error_body
+from airflow_provider_celigo.retries import RETRYABLE_STATUSES, RetryableResponse, parse_retry_after
+from airflow_provider_celigo.settings import CeligoSettings
+
+
+@lru_cache(maxsize=1)
+def user_agent() -> str:
+    """Return the User-Agent: provider, Airflow and Python versions."""
+    try:
+        from importlib.metadata import version
+
+        airflow_version = version("apache-airflow")
+    except Exception:
+        airflow_version = "unknown"
+    return f"airflow-provider-celigo/{__version__} apache-airflow/{airflow_version} python/{platform.python_version()}"
+
+
+def auth_headers(settings: CeligoSettings) -> dict[str, str]:
+    """Return the headers sent with every request (Bearer auth, JSON, User-Agent)."""
+    return {
+        "Authorization": f"Bearer {settings.token}",
+        "Accept": "application/json",
+        "User-Agent": user_agent(),
+    }
+
+
+def mask_token(token: str) -> None:
+    """Register the token with Airflow's secret masker so it is redacted from every log line."""
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - Airflow 2 layout
+        from airflow.utils.log.secrets_masker import mask_secret  # type: ignore[no-redef]
+    mask_secret(token)
+
+
+def build_url(settings: CeligoSettings, path: str) -> str:
+    """Return the absolute URL for an API path, or check that an absolute URL (a ``Link``) stays on the API host.
+
+    Raises CeligoConfigError when an absolute URL points at another host: the token must not travel there.
+    """
+    if path.startswith(("http://", "https://")):
+        target, base = urlsplit(path), urlsplit(settings.base_url)
+        if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+            raise CeligoConfigError(
+                f"refusing to follow a link to {target.scheme}://{target.netloc}: it is not the connection's "
+                f"API host {base.scheme}://{base.netloc}, and the API token would be sent there"
+            )
+        return path
+    return f"{settings.base_url}/{path.lstrip('/')}"
+
+
+def display_path(settings: CeligoSettings, url: str) -> str:
+    """Return the path of a URL relative to the API root, for messages (no host, no query)."""
+    path = urlsplit(url).path
+    root = urlsplit(settings.base_url).path
+    return "/v1" + path[len(root) :] if path.startswith(root) else path
+
+
+def raise_for_answer(*, status: int, headers: Mapping[str, str], body: bytes, method: str, path: str) -> None:
+    """Raise the provider's error for a non-2xx answer: RetryableResponse for 429/5xx, CeligoApiError otherwise."""
+    if status < 400:
+        return
+    code, message, field, errors = parse_error_body(body, headers.get("content-type"))
+    details: dict[str, Any] = {"status": status, "method": method, "path": path, "code": code, "message": message}
+    if status in RETRYABLE_STATUSES:
+        raise RetryableResponse(
+            retry_after=parse_retry_after(headers.get("retry-after")), field=field, errors=errors, **details
+        )
+    raise CeligoApiError(field=field, errors=errors, **details)
+
+
+def decode_body(*, status: int, headers: Mapping[str, str], body: bytes, method: str, path: str) -> Any:
+    """Return the decoded body of a 2xx answer: JSON, text for ``text/plain``, None when empty.
+
+    Raises CeligoApiError when the body claims or looks like JSON but is not, or is an HTML page.
+    """
+    if status == 204 or not body.strip():
+        return None
+    content_type = (headers.get("content-type") or "").lower()
+    stripped = body.lstrip()[:1]
+    if "json" in content_type or stripped in (b"{", b"["):
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise CeligoApiError(
+                status=status,
+                method=method,
+                path=path,
+                code="invalid_json",
+                message=f"the answer is not valid JSON (truncated or corrupted, {len(body)} bytes)",
+            ) from None
+    if content_type.startswith("text/plain"):
+        return body.decode("utf-8", errors="replace")
+    _, message, _, _ = parse_error_body(body, content_type)
+    raise CeligoApiError(
+        status=status,
+        method=method,
+        path=path,
+        code="unexpected_content",
+        message=f"expected JSON, got {content_type or 'no content type'}: {message}",
+    )
