@@ -1,16 +1,821 @@
-"""Hook methods for integrator.io resources (CRUD, clone, state, lookup caches, errors, recycle bin)."""
+"""Hook methods for integrator.io resources (CRUD, clone, state, lookup caches, errors, recycle bin).
+
+``ResourceMethods`` is mixed into ``CeligoHook``; every operator in ``operators/resources.py`` and
+``operators/integrations.py`` is a thin call of one of these methods, so ``@task`` code can use them too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
+
+from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError
+from airflow_provider_celigo.resource_types import (
+    MASKED_VALUE,
+    ResourceType,
+    as_resource_type,
+    is_patchable_path,
+    masked_paths,
+    pointer,
+    type_for_model,
+    without_masked_values,
+)
+from airflow_provider_celigo.validation import check_id
+
+BATCH_SIZE = 1000
+_ALL = 2**31  # "every open error" for get_step_errors, whose limit is a count
+CLONEABLE_TYPES = (ResourceType.INTEGRATIONS, ResourceType.FLOWS, ResourceType.EXPORTS, ResourceType.IMPORTS)
+INTEGRATION_CHILD_TYPES = (ResourceType.FLOWS, ResourceType.CONNECTIONS, ResourceType.EXPORTS, ResourceType.IMPORTS)
+# Ping answers with these statuses describe a failed ping (bad credentials, unreachable endpoint), not a bad call.
+_PING_FAILURE_STATUSES = frozenset({400, 409, 422, 424})
+
+IfExists = Literal["fail", "return", "create"]
+UpdateStrategy = Literal["auto", "patch", "put"]
+MaskedSecrets = Literal["refuse", "drop"]
+
+
+# -- argument coercion ----------------------------------------------------------------------------------
+
+
+def as_json_object(value: Any, what: str = "body") -> dict[str, Any]:
+    """Return ``value`` as a dict: a mapping, or a string holding a JSON object.
+
+    Raises CeligoConfigError for anything else (a list, a number, invalid JSON).
+    """
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as error:
+            raise CeligoConfigError(f"{what} is not valid JSON: {error}") from None
+    if not isinstance(value, Mapping):
+        raise CeligoConfigError(f"{what} must be a JSON object (a dict), got {type(value).__name__}")
+    return dict(value)
+
+
+def as_connection_map(value: Any) -> dict[str, str]:
+    """Return a connection map ``{source connection id: target connection id}`` with checked ids.
+
+    Accepts None (empty map), a mapping or a JSON string. Raises CeligoConfigError for a bad id.
+    """
+    if value is None or value == "":
+        return {}
+    mapping = as_json_object(value, "connection_map")
+    return {
+        check_id(source, "connection_map key"): check_id(target, f"connection_map[{source!r}]")
+        for source, target in mapping.items()
+    }
+
+
+def as_lookup_entries(entries: Any) -> list[dict[str, Any]]:
+    """Return lookup-cache entries as ``[{"key": str, "value": ...}]``.
+
+    Accepts a ``{key: value}`` mapping, a list of ``{"key", "value"}`` dicts or of ``(key, value)`` pairs (rows
+    of a warehouse query), or any of these as a JSON string.
+    Integer keys become strings. Raises CeligoConfigError for anything else.
+    """
+    if isinstance(entries, str):
+        try:
+            entries = json.loads(entries)
+        except ValueError as error:
+            raise CeligoConfigError(f"lookup cache entries are not valid JSON: {error}") from None
+    if isinstance(entries, Mapping):
+        return [{"key": _lookup_key(key), "value": value} for key, value in entries.items()]
+    if isinstance(entries, Sequence) and not isinstance(entries, (str, bytes)):
+        result = []
+        for index, item in enumerate(entries):
+            if isinstance(item, Mapping) and "key" in item:
+                result.append({"key": _lookup_key(item["key"]), "value": item.get("value")})
+            elif isinstance(item, (list, tuple)) and len(item) == 2:  # a (key, value) row from a query
+                result.append({"key": _lookup_key(item[0]), "value": item[1]})
+            else:
+                raise CeligoConfigError(
+                    f"lookup cache entry #{index} must be a dict with 'key' and 'value' or a (key, value) pair, "
+                    f"got {item!r:.100}"
+                )
+        return result
+    raise CeligoConfigError(
+        "lookup cache entries must be a {key: value} mapping or a list of {'key': ..., 'value': ...} dicts, "
+        f"got {type(entries).__name__}"
+    )
+
+
+def as_key_list(keys: Any, what: str = "keys") -> list[str]:
+    """Return ``keys`` (one string, a list, or a JSON list string) as a list of strings.
+
+    Raises CeligoConfigError for anything else.
+    """
+    if isinstance(keys, str):
+        stripped = keys.strip()
+        if stripped.startswith("["):
+            try:
+                keys = json.loads(stripped)
+            except ValueError as error:
+                raise CeligoConfigError(f"{what} is not a valid JSON list: {error}") from None
+        else:
+            keys = [keys]
+    if not isinstance(keys, Iterable) or isinstance(keys, (bytes, Mapping)):
+        raise CeligoConfigError(f"{what} must be a list of strings, got {type(keys).__name__}")
+    return [_lookup_key(key) for key in keys]
+
+
+def _lookup_key(key: Any) -> str:
+    if isinstance(key, bool) or not isinstance(key, (str, int)):
+        raise CeligoConfigError(f"a lookup cache key must be a string, got {key!r:.100}")
+    return str(key)
+
+
+def _batches(items: Sequence[Any], size: int = BATCH_SIZE) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _refuse_masked(document: Any, what: str) -> None:
+    found = list(masked_paths(document))
+    if found:
+        raise CeligoConfigError(
+            f"{what} sets {', '.join(found)} to the mask {MASKED_VALUE!r}, which integrator.io shows in place of "
+            "a secret; writing it back would replace the real secret. Pass the real value, or leave the field "
+            "out to keep the stored secret."
+        )
+
+
+# -- documents: merging and diffing ---------------------------------------------------------------------
+
+
+def _without_nones(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_nones(item) for key, item in value.items() if item is not None}
+    return value
+
+
+def deep_merge(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``current`` with ``changes`` merged in: objects merge key by key, other values replace.
+
+    A ``None`` in ``changes`` removes the field (as in a JSON Merge Patch).
+    """
+    merged = dict(current)
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = _without_nones(value)
+    return merged
+
+
+def patch_operations(current: Mapping[str, Any], changes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return the JSON Patch that turns ``current`` into ``deep_merge(current, changes)``.
+
+    Unchanged values produce no operation; a ``None`` in ``changes`` becomes ``remove``.
+    """
+    return list(_diff(current, changes, ()))
+
+
+def _diff(current: Mapping[str, Any], changes: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterator[dict]:
+    for key, value in changes.items():
+        path = (*prefix, str(key))
+        exists = key in current
+        if value is None:
+            if exists:
+                yield {"op": "remove", "path": pointer(path)}
+        elif isinstance(value, Mapping) and exists and isinstance(current[key], Mapping):
+            yield from _diff(current[key], value, path)
+        elif not exists or current[key] != _without_nones(value):
+            yield {"op": "replace" if exists else "add", "path": pointer(path), "value": _without_nones(value)}
+
+
+# -- flows: which steps and connections they use --------------------------------------------------------
+
+
+def flow_steps(flow: Mapping[str, Any]) -> Iterator[tuple[ResourceType, str]]:
+    """Yield ``(type, id)`` of every export and import a flow uses (page generators, processors, branches)."""
+    if flow.get("_exportId"):
+        yield ResourceType.EXPORTS, flow["_exportId"]
+    if flow.get("_importId"):
+        yield ResourceType.IMPORTS, flow["_importId"]
+    for generator in flow.get("pageGenerators") or []:
+        if isinstance(generator, Mapping) and generator.get("_exportId"):
+            yield ResourceType.EXPORTS, generator["_exportId"]
+    processors = list(flow.get("pageProcessors") or [])
+    for router in flow.get("routers") or []:
+        for branch in (router or {}).get("branches") or []:
+            processors.extend((branch or {}).get("pageProcessors") or [])
+    for processor in processors:
+        if not isinstance(processor, Mapping):
+            continue
+        if processor.get("_exportId"):
+            yield ResourceType.EXPORTS, processor["_exportId"]
+        if processor.get("_importId"):
+            yield ResourceType.IMPORTS, processor["_importId"]
+
+
+def clone_summary(kind: ResourceType, answer: Any, target_integration_id: str | None) -> dict[str, Any]:
+    """Return ``{"integration_id", "resources", "flow_ids"}`` from a clone answer (manifest or document)."""
+    if isinstance(answer, list):
+        items = [item for item in answer if isinstance(item, Mapping)]
+    elif isinstance(answer, Mapping) and answer.get("_id"):
+        items = [{"model": kind.model, **answer}]
+    else:
+        items = []
+    resources = [{"model": item.get("model"), "_id": item.get("_id"), "name": item.get("name")} for item in items]
+    integration_id = next(
+        (r["_id"] for r in resources if type_for_model(r["model"]) is ResourceType.INTEGRATIONS), None
+    )
+    if integration_id is None and isinstance(answer, Mapping):
+        integration_id = answer.get("_integrationId")
+    if integration_id is None and kind is ResourceType.FLOWS:
+        integration_id = target_integration_id
+    flow_ids = [r["_id"] for r in resources if type_for_model(r["model"]) is ResourceType.FLOWS and r["_id"]]
+    return {"integration_id": integration_id, "resources": resources, "flow_ids": flow_ids}
+
+
+def _not_found(error: CeligoApiError, message: str) -> CeligoApiError:
+    return CeligoApiError(
+        status=error.status,
+        method=error.method,
+        path=error.path,
+        code=error.code or "not_found",
+        message=f"{message} ({error.message})",
+        field=error.field,
+        errors=error.errors,
+    )
 
 
 class ResourceMethods:
     """Resource methods mixed into ``CeligoHook``; they call ``self.request`` and ``self.paginate``."""
 
     if TYPE_CHECKING:
+        from airflow.sdk.types import Logger
+
+        @property
+        def log(self) -> Logger: ...
 
         def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any: ...
 
         def paginate(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]: ...
+
+        def get_step_errors(self, flow_id: str, step_id: str, *, limit: int = 1000) -> list[dict[str, Any]]: ...
+
+    # -- read ---------------------------------------------------------------------------------------------
+
+    def get_resource(self, resource_type: ResourceType | str, resource_id: str) -> dict[str, Any]:
+        """Return one resource (secrets masked as ``******``).
+
+        :raises CeligoConfigError: for an unknown type or a malformed id.
+        :raises CeligoApiError: status 404 when it does not exist.
+        """
+        kind = as_resource_type(resource_type)
+        rid = check_id(resource_id, f"{kind.singular} id")
+        try:
+            return self.request("GET", f"{kind.path}/{rid}")
+        except CeligoApiError as error:
+            if error.status == 404:
+                raise _not_found(error, f"{kind.singular} {rid} does not exist") from None
+            raise
+
+    def iter_resources(
+        self,
+        resource_type: ResourceType | str,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        integration_id: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every resource of a type, page by page; ``filters`` are integrator.io query parameters.
+
+        With ``integration_id`` (flows, connections, exports, imports) only that integration's resources.
+        """
+        kind = as_resource_type(resource_type)
+        path = kind.path
+        if integration_id is not None:
+            if kind not in INTEGRATION_CHILD_TYPES:
+                names = ", ".join(k.value for k in INTEGRATION_CHILD_TYPES)
+                raise CeligoConfigError(f"integration_id can only scope {names}, not {kind.value}")
+            path = f"/integrations/{check_id(integration_id, 'integration id')}{kind.path}"
+        yield from self.paginate(path, dict(filters) if filters else None)
+
+    def list_resources(
+        self,
+        resource_type: ResourceType | str,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        integration_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return the resources of a type (all pages, or the first ``limit``); see ``iter_resources``."""
+        found: list[dict[str, Any]] = []
+        if limit is not None and limit <= 0:
+            return found
+        for item in self.iter_resources(resource_type, filters, integration_id=integration_id):
+            found.append(item)
+            if limit is not None and len(found) >= limit:
+                break
+        return found
+
+    def find_resources_by_name(
+        self, resource_type: ResourceType | str, name: str, *, integration_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Return the resources of a type whose ``name`` equals ``name`` (names are not unique).
+
+        With ``integration_id``, only those whose ``_integrationId`` is that integration.
+        """
+        return [
+            item
+            for item in self.iter_resources(resource_type)
+            if item.get("name") == name and (integration_id is None or item.get("_integrationId") == integration_id)
+        ]
+
+    # -- write --------------------------------------------------------------------------------------------
+
+    def create_resource(
+        self, resource_type: ResourceType | str, body: Mapping[str, Any], *, if_exists: IfExists = "fail"
+    ) -> dict[str, Any]:
+        """Create a resource and return it as integrator.io stored it.
+
+        When ``body`` has a ``name`` and a resource of the type already has that name (within the same
+        ``_integrationId`` when the body has one): ``if_exists="fail"`` raises, ``"return"`` returns the
+        existing one, ``"create"`` creates another.
+
+        :raises CeligoConfigError: for a bad body, an existing name, or a masked secret in the body.
+        :raises CeligoApiError: integrator.io's refusal (e.g. 422 with its validation message).
+        """
+        kind = as_resource_type(resource_type)
+        document = as_json_object(body)
+        _refuse_masked(document, "the body")
+        if if_exists not in ("fail", "return", "create"):
+            raise CeligoConfigError(f"if_exists must be 'fail', 'return' or 'create', got {if_exists!r}")
+        name = document.get("name")
+        if if_exists != "create" and isinstance(name, str) and name:
+            existing = self.find_resources_by_name(kind, name, integration_id=document.get("_integrationId"))
+            if existing and if_exists == "return":
+                self.log.info(
+                    "A %s named %r already exists (%s); returning it", kind.singular, name, existing[0]["_id"]
+                )
+                return existing[0]
+            if existing:
+                ids = ", ".join(str(item.get("_id")) for item in existing)
+                raise CeligoConfigError(
+                    f"a {kind.singular} named {name!r} already exists ({ids}); refusing to create a duplicate. "
+                    "Use if_exists='return' to reuse it, or update it instead."
+                )
+        created = self.request("POST", kind.path, json=document)
+        self.log.info("Created %s %s", kind.singular, created.get("_id") if isinstance(created, Mapping) else "?")
+        return created
+
+    def update_resource(
+        self,
+        resource_type: ResourceType | str,
+        resource_id: str,
+        changes: Mapping[str, Any],
+        *,
+        strategy: UpdateStrategy = "auto",
+        masked_secrets: MaskedSecrets = "refuse",
+    ) -> dict[str, Any]:
+        """Apply ``changes`` (a partial document, deep-merged; ``None`` removes a field) and return the result.
+
+        Reads the resource first, then sends a JSON Patch when the type accepts one for every changed path
+        (``strategy="auto"`` or ``"patch"``), else PUTs the merged document (``"auto"`` or ``"put"``). Fields
+        the change does not mention are kept either way. A masked secret (``******``) is never written back:
+        when a full PUT would have to carry one the caller did not supply, the update is refused, unless
+        ``masked_secrets="drop"`` (send the document without it; a full replace then erases that secret).
+
+        :raises CeligoConfigError: for a bad change, a masked secret in it, an unknown secret a PUT would need,
+            or ``"patch"`` on a path that integrator.io does not accept in a patch.
+        :raises CeligoApiError: status 404 when the resource does not exist; integrator.io's refusals.
+        """
+        kind = as_resource_type(resource_type)
+        rid = check_id(resource_id, f"{kind.singular} id")
+        document = as_json_object(changes, "the change")
+        _refuse_masked(document, "the change")
+        if strategy not in ("auto", "patch", "put"):
+            raise CeligoConfigError(f"strategy must be 'auto', 'patch' or 'put', got {strategy!r}")
+        if masked_secrets not in ("refuse", "drop"):
+            raise CeligoConfigError(f"masked_secrets must be 'refuse' or 'drop', got {masked_secrets!r}")
+        current = self._get_for(kind, rid, "updated")
+        operations = patch_operations(current, document)
+        if not operations:
+            self.log.info("%s %s already has these values; nothing to update", kind.singular, rid)
+            return current
+        refused = [op["path"] for op in operations if not is_patchable_path(kind, op["path"])]
+        if strategy != "put" and not refused:
+            self.patch_resource(kind, rid, operations)
+            return self.get_resource(kind, rid)
+        if strategy == "patch":
+            raise CeligoConfigError(
+                f"integrator.io does not accept a JSON Patch of {', '.join(refused)} on {kind.value}; "
+                "use strategy='auto' or 'put' (read, merge, write the full document)"
+            )
+        merged = deep_merge(current, document)
+        masked = list(masked_paths(merged))
+        if masked and masked_secrets != "drop":
+            raise CeligoConfigError(
+                f"updating {', '.join(refused)} of {kind.singular} {rid} needs a full PUT, which replaces the whole "
+                f"document, and the secret(s) at {', '.join(masked)} are only known to integrator.io (it shows "
+                f"{MASKED_VALUE!r}). Writing the mask back would corrupt them and leaving them out would erase them. "
+                "Include their real values in the change, set them to None to remove them, or pass "
+                "masked_secrets='drop' to send the document without them."
+            )
+        if masked:
+            self.log.warning(
+                "Leaving masked secret(s) %s out of the full update of %s %s (masked_secrets='drop')",
+                ", ".join(masked),
+                kind.singular,
+                rid,
+            )
+        self.log.info("Updating %s %s with a full PUT (changed: %s)", kind.singular, rid, ", ".join(refused))
+        return self.request("PUT", f"{kind.path}/{rid}", json=without_masked_values(merged))
+
+    def replace_resource(
+        self, resource_type: ResourceType | str, resource_id: str, document: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Replace a resource with ``document`` (a full PUT: fields it leaves out are erased); return the result.
+
+        :raises CeligoConfigError: for a bad document or a masked secret in it.
+        :raises CeligoApiError: status 404 when the resource does not exist; integrator.io's refusals.
+        """
+        kind = as_resource_type(resource_type)
+        rid = check_id(resource_id, f"{kind.singular} id")
+        body = as_json_object(document, "the document")
+        _refuse_masked(body, "the document")
+        try:
+            return self.request("PUT", f"{kind.path}/{rid}", json=body)
+        except CeligoApiError as error:
+            if error.status == 404:
+                raise _not_found(error, f"{kind.singular} {rid} does not exist, so it cannot be replaced") from None
+            raise
+
+    def patch_resource(
+        self, resource_type: ResourceType | str, resource_id: str, operations: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Send a JSON Patch (RFC 6902 operations) to a resource; integrator.io answers 204.
+
+        :raises CeligoConfigError: when the type takes no patch, or an operation writes a masked secret.
+        :raises CeligoApiError: status 404 when the resource does not exist; 4xx for a refused path.
+        """
+        kind = as_resource_type(resource_type)
+        rid = check_id(resource_id, f"{kind.singular} id")
+        if not kind.facts.patchable:
+            raise CeligoConfigError(f"integrator.io does not accept PATCH on {kind.value}; use update_resource")
+        ops = [dict(op) for op in operations]
+        if not ops or any("op" not in op or "path" not in op for op in ops):
+            raise CeligoConfigError("a JSON Patch is a non-empty list of {'op', 'path', ...} operations")
+        _refuse_masked([op.get("value") for op in ops], "the patch")
+        try:
+            self.request("PATCH", f"{kind.path}/{rid}", json=ops)
+        except CeligoApiError as error:
+            if error.status == 404:
+                raise _not_found(error, f"{kind.singular} {rid} does not exist, so it cannot be updated") from None
+            raise
+        self.log.info("Patched %s %s: %s", kind.singular, rid, ", ".join(op["path"] for op in ops))
+
+    def delete_resource(self, resource_type: ResourceType | str, resource_id: str, *, missing_ok: bool = False) -> bool:
+        """Delete a resource (it goes to the recycle bin); return True, or False when it was already gone.
+
+        :raises CeligoApiError: status 404 when it does not exist and ``missing_ok`` is False.
+        """
+        kind = as_resource_type(resource_type)
+        rid = check_id(resource_id, f"{kind.singular} id")
+        try:
+            self.request("DELETE", f"{kind.path}/{rid}")
+        except CeligoApiError as error:
+            if error.status != 404:
+                raise
+            if not missing_ok:
+                raise _not_found(error, f"{kind.singular} {rid} does not exist, so it cannot be deleted") from None
+            self.log.info("%s %s does not exist; nothing to delete (missing_ok=True)", kind.singular, rid)
+            return False
+        self.log.info("Deleted %s %s (kept in the recycle bin)", kind.singular, rid)
+        return True
+
+    def _get_for(self, kind: ResourceType, rid: str, action: str) -> dict[str, Any]:
+        try:
+            return self.request("GET", f"{kind.path}/{rid}")
+        except CeligoApiError as error:
+            if error.status == 404:
+                raise _not_found(error, f"{kind.singular} {rid} does not exist, so it cannot be {action}") from None
+            raise
+
+    # -- clone --------------------------------------------------------------------------------------------
+
+    def referenced_connection_ids(self, resource_type: ResourceType | str, resource_id: str) -> list[str]:
+        """Return the sorted ids of the connections a clone of this resource needs mapped.
+
+        Integration: its flows' exports/imports ``_connectionId`` plus ``_registeredConnectionIds``; flow:
+        its page generators' and processors' connections; export/import: its ``_connectionId``.
+
+        :raises CeligoConfigError: for a type that cannot be cloned.
+        :raises CeligoApiError: when a resource cannot be read.
+        """
+        kind = _cloneable(resource_type)
+        rid = check_id(resource_id, f"{kind.singular} id")
+        source = self.get_resource(kind, rid)
+        found: set[str] = set()
+        if kind is ResourceType.INTEGRATIONS:
+            found.update(c for c in source.get("_registeredConnectionIds") or [] if isinstance(c, str))
+            steps = {
+                step
+                for flow in self.iter_resources(ResourceType.FLOWS, integration_id=rid)
+                for step in flow_steps(flow)
+            }
+        elif kind is ResourceType.FLOWS:
+            steps = set(flow_steps(source))
+        else:
+            steps = set()
+            found.add(source.get("_connectionId") or "")
+        for step_kind, step_id in sorted(steps):
+            found.add(self.get_resource(step_kind, step_id).get("_connectionId") or "")
+        return sorted(c for c in found if c)
+
+    def clone_resource(
+        self,
+        resource_type: ResourceType | str,
+        source_id: str,
+        *,
+        name: str | None = None,
+        connection_map: Mapping[str, str] | str | None = None,
+        integration_id: str | None = None,
+        tag: str | None = None,
+        sandbox: bool | None = None,
+        extra: Mapping[str, Any] | None = None,
+        check_connection_map: bool = True,
+    ) -> dict[str, Any]:
+        """Clone an integration, flow, export or import; return ``{"integration_id", "resources", "flow_ids"}``.
+
+        ``resources`` is the manifest ``[{"model", "_id", "name"}]`` of what was created. Before cloning, the
+        source is read and every connection it references must be in ``connection_map`` (map an id to itself
+        to reuse a connection); if the source cannot be read, integrator.io does the check. A flow clone
+        needs ``integration_id``, the integration that receives it. ``extra`` adds clone-body fields.
+
+        :raises CeligoConfigError: for unmapped connections (nothing is created), bad ids, a missing
+            ``integration_id``.
+        :raises CeligoApiError: integrator.io's refusal (e.g. 400 ``invalid_connectionMap``).
+        """
+        kind = _cloneable(resource_type)
+        sid = check_id(source_id, f"source {kind.singular} id")
+        mapping = as_connection_map(connection_map)
+        if kind is ResourceType.FLOWS and not integration_id:
+            raise CeligoConfigError("cloning a flow needs integration_id: the integration that receives the clone")
+        if check_connection_map:
+            self._require_mapped_connections(kind, sid, mapping)
+        body: dict[str, Any] = dict(extra or {})
+        body["connectionMap"] = mapping
+        if name:
+            body["name"] = name
+        if tag:
+            body["tag"] = tag
+        if sandbox is not None:
+            body["sandbox"] = bool(sandbox)
+        if integration_id:
+            body["_integrationId"] = check_id(integration_id, "integration id")
+        answer = self.request("POST", f"{kind.path}/{sid}/clone", json=body)
+        summary = clone_summary(kind, answer, body.get("_integrationId"))
+        self.log.info(
+            "Cloned %s %s: %d resource(s) created, flows %s",
+            kind.singular,
+            sid,
+            len(summary["resources"]),
+            summary["flow_ids"],
+        )
+        return summary
+
+    def _require_mapped_connections(self, kind: ResourceType, source_id: str, mapping: Mapping[str, str]) -> None:
+        try:
+            referenced = self.referenced_connection_ids(kind, source_id)
+        except CeligoApiError as error:
+            self.log.warning("Could not read the clone source to check connection_map (%s); cloning anyway", error)
+            return
+        missing = [cid for cid in referenced if cid not in mapping]
+        if missing:
+            described = ", ".join(self._describe_connection(cid) for cid in missing)
+            raise CeligoConfigError(
+                f"connection_map has no target for {len(missing)} connection(s) that {kind.singular} {source_id} "
+                f"uses: {described}. Map each to the connection the clone should use (or to itself to share it); "
+                "nothing was cloned."
+            )
+
+    def _describe_connection(self, connection_id: str) -> str:
+        try:
+            name = self.request("GET", f"/connections/{connection_id}").get("name")
+        except (CeligoApiError, AttributeError):
+            return connection_id
+        return f"{connection_id} ({name!r})" if name else connection_id
+
+    # -- state (key-value store) --------------------------------------------------------------------------
+
+    def _state_path(self, resource_type: ResourceType | str | None, resource_id: str | None, key: str | None) -> str:
+        if (resource_type is None) != (resource_id is None):
+            raise CeligoConfigError("per-resource state needs both resource_type and resource_id")
+        base = "/state"
+        if resource_type is not None and resource_id is not None:
+            kind = as_resource_type(resource_type)
+            base = f"{kind.path}/{check_id(resource_id, f'{kind.singular} id')}/state"
+        if key is None:
+            return base
+        if not isinstance(key, str) or not key:
+            raise CeligoConfigError(f"a state key must be a non-empty string, got {key!r}")
+        return f"{base}/{quote(key, safe='')}"
+
+    def get_state(
+        self,
+        key: str,
+        *,
+        resource_type: ResourceType | str | None = None,
+        resource_id: str | None = None,
+        missing_ok: bool = False,
+    ) -> Any:
+        """Return the value stored under a state key (global, or per resource), or None if missing and allowed.
+
+        :raises CeligoApiError: status 404 when the key is missing and ``missing_ok`` is False.
+        """
+        path = self._state_path(resource_type, resource_id, key)
+        try:
+            return self.request("GET", path)
+        except CeligoApiError as error:
+            if error.status == 404 and missing_ok:
+                return None
+            if error.status == 404:
+                raise _not_found(error, f"state key {key!r} is not set") from None
+            raise
+
+    def put_state(
+        self,
+        key: str,
+        value: Any,
+        *,
+        resource_type: ResourceType | str | None = None,
+        resource_id: str | None = None,
+    ) -> None:
+        """Store a JSON value under a state key (global, or per resource), replacing any previous value."""
+        self.request("PUT", self._state_path(resource_type, resource_id, key), json=value)
+
+    def delete_state(
+        self,
+        key: str,
+        *,
+        resource_type: ResourceType | str | None = None,
+        resource_id: str | None = None,
+        missing_ok: bool = False,
+    ) -> bool:
+        """Delete a state key; return True, or False when it was not set and ``missing_ok`` is True.
+
+        :raises CeligoApiError: status 404 when it is not set and ``missing_ok`` is False.
+        """
+        try:
+            self.request("DELETE", self._state_path(resource_type, resource_id, key))
+        except CeligoApiError as error:
+            if error.status == 404 and missing_ok:
+                return False
+            if error.status == 404:
+                raise _not_found(error, f"state key {key!r} is not set, so it cannot be deleted") from None
+            raise
+        return True
+
+    def list_state_keys(
+        self, *, resource_type: ResourceType | str | None = None, resource_id: str | None = None
+    ) -> list[str]:
+        """Return the state keys (global, or per resource)."""
+        answer = self.request("GET", self._state_path(resource_type, resource_id, None))
+        keys = answer.get("keys") if isinstance(answer, Mapping) else answer
+        return [str(key) for key in keys or []]
+
+    # -- lookup caches ------------------------------------------------------------------------------------
+
+    def upsert_lookup_cache_entries(self, lookup_cache_id: str, entries: Any) -> int:
+        """Add or overwrite lookup-cache entries in batches of 1000; return how many were sent.
+
+        ``entries``: a ``{key: value}`` mapping or a list of ``{"key", "value"}`` dicts.
+        """
+        cid = check_id(lookup_cache_id, "lookup cache id")
+        items = as_lookup_entries(entries)
+        for batch in _batches(items):
+            self.request("POST", f"/lookupcaches/{cid}/data", json={"data": batch})
+        self.log.info("Upserted %d entries into lookup cache %s", len(items), cid)
+        return len(items)
+
+    def get_lookup_cache_entries(self, lookup_cache_id: str, keys: Any) -> dict[str, Any]:
+        """Return ``{key: value}`` for the requested keys that exist (asked for in batches of 1000)."""
+        cid = check_id(lookup_cache_id, "lookup cache id")
+        found: dict[str, Any] = {}
+        for batch in _batches(as_key_list(keys)):
+            answer = self.request("POST", f"/lookupcaches/{cid}/getData", json={"keys": batch})
+            data = answer.get("data") if isinstance(answer, Mapping) else answer
+            for item in data or []:
+                if isinstance(item, Mapping) and "key" in item:
+                    found[str(item["key"])] = item.get("value")
+        return found
+
+    def delete_lookup_cache_entries(self, lookup_cache_id: str, keys: Any) -> int:
+        """Delete lookup-cache entries by key in batches of 1000; return how many keys were sent."""
+        cid = check_id(lookup_cache_id, "lookup cache id")
+        key_list = as_key_list(keys)
+        for batch in _batches(key_list):
+            self.request("DELETE", f"/lookupcaches/{cid}/data", json={"keys": batch})
+        self.log.info("Deleted %d keys from lookup cache %s", len(key_list), cid)
+        return len(key_list)
+
+    # -- connections --------------------------------------------------------------------------------------
+
+    def ping_connection(self, connection_id: str) -> dict[str, Any]:
+        """Ping a Celigo connection; return ``{"connection_id", "name", "ok", "offline", "reason"}``.
+
+        A 200 carrying ``errors``, a refused ping (400/409/422/424) or an ``offline`` connection is not ok.
+
+        :raises CeligoApiError: status 404 when the connection does not exist; 401/403 for the token.
+        """
+        cid = check_id(connection_id, "connection id")
+        reasons: list[str] = []
+        try:
+            answer = self.request("GET", f"/connections/{cid}/ping")
+        except CeligoApiError as error:
+            if error.status == 404:
+                raise _not_found(error, f"connection {cid} does not exist, so it cannot be pinged") from None
+            if error.status not in _PING_FAILURE_STATUSES:
+                raise
+            reasons.append(error.message or f"HTTP {error.status}")
+        else:
+            errors = answer.get("errors") if isinstance(answer, Mapping) else None
+            for item in errors or []:
+                message = item.get("message") if isinstance(item, Mapping) else item
+                reasons.append(str(message or item))
+        # Read the connection after the ping: a successful ping may have brought it back online.
+        connection = self.get_resource(ResourceType.CONNECTIONS, cid)
+        offline = connection.get("offline") is True
+        if offline and not reasons:
+            reasons.append("integrator.io marks the connection offline")
+        return {
+            "connection_id": cid,
+            "name": connection.get("name"),
+            "ok": not reasons,
+            "offline": offline,
+            "reason": "; ".join(reasons) or None,
+        }
+
+    # -- flow step errors ---------------------------------------------------------------------------------
+
+    def retry_step_errors(self, flow_id: str, step_id: str, retry_data_keys: Iterable[str] | None = None) -> list[str]:
+        """Retry a flow step's errors in batches of 1000; return the ids of the retry jobs integrator.io reports.
+
+        ``retry_data_keys`` defaults to every open error of the step that has one.
+        """
+        fid, sid = check_id(flow_id, "flow id"), check_id(step_id, "step id")
+        if retry_data_keys is None:
+            errors = self.get_step_errors(fid, sid, limit=_ALL)
+            keys = [e["retryDataKey"] for e in errors if isinstance(e, Mapping) and e.get("retryDataKey")]
+        else:
+            keys = as_key_list(retry_data_keys, "retry_data_keys")
+        job_ids: list[str] = []
+        for batch in _batches(keys):
+            answer = self.request("POST", f"/flows/{fid}/{sid}/retry", json={"retryDataKeys": batch})
+            job_id = (answer.get("_jobId") or answer.get("_id")) if isinstance(answer, Mapping) else None
+            if isinstance(job_id, str):
+                job_ids.append(job_id)
+        self.log.info("Retried %d error(s) of flow %s step %s; retry jobs: %s", len(keys), fid, sid, job_ids)
+        return job_ids
+
+    def resolve_step_errors(self, flow_id: str, step_id: str, error_ids: Iterable[str] | None = None) -> int:
+        """Mark a flow step's errors resolved in batches of 1000; return how many were sent.
+
+        ``error_ids`` defaults to every open error of the step.
+        """
+        fid, sid = check_id(flow_id, "flow id"), check_id(step_id, "step id")
+        if error_ids is None:
+            errors = self.get_step_errors(fid, sid, limit=_ALL)
+            ids = [e["errorId"] for e in errors if isinstance(e, Mapping) and e.get("errorId")]
+        else:
+            ids = as_key_list(error_ids, "error_ids")
+        for batch in _batches(ids):
+            self.request("PUT", f"/flows/{fid}/{sid}/resolved", json={"errors": batch})
+        self.log.info("Resolved %d error(s) of flow %s step %s", len(ids), fid, sid)
+        return len(ids)
+
+    # -- recycle bin --------------------------------------------------------------------------------------
+
+    def list_recycle_bin(self) -> list[dict[str, Any]]:
+        """Return the recycle bin: ``[{"model", "doc"}]`` for each deleted resource (kept 30 days)."""
+        return list(self.paginate("/recycleBinTTL"))
+
+    def restore_resource(self, resource_type: ResourceType | str, resource_id: str) -> Any:
+        """Restore a deleted resource and what was deleted with it; return integrator.io's answer.
+
+        :raises CeligoApiError: status 404 when it is not in the recycle bin.
+        """
+        kind = as_resource_type(resource_type)
+        rid = check_id(resource_id, f"{kind.singular} id")
+        try:
+            answer = self.request("POST", f"/recycleBinTTL/{kind.value}/{rid}/doCascadeRestore", json={})
+        except CeligoApiError as error:
+            if error.status == 404:
+                raise _not_found(error, f"{kind.singular} {rid} is not in the recycle bin") from None
+            raise
+        self.log.info("Restored %s %s from the recycle bin", kind.singular, rid)
+        return answer
+
+
+def _cloneable(value: ResourceType | str) -> ResourceType:
+    kind = as_resource_type(value)
+    if kind not in CLONEABLE_TYPES:
+        names = ", ".join(k.value for k in CLONEABLE_TYPES)
+        raise CeligoConfigError(f"{kind.value} cannot be cloned; integrator.io clones {names}")
+    return kind

@@ -1,0 +1,214 @@
+"""The integrator.io resource types the provider manages, and what it knows about each.
+
+Per type: the API path, the model name integrator.io uses in clone manifests and the recycle bin,
+whether ``PATCH`` (RFC 6902 JSON Patch) is accepted and for which paths, and which fields hold
+secrets (integrator.io masks them as ``******`` when it returns a resource).
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_celigo.errors import CeligoConfigError
+
+MASKED_VALUE = "******"
+
+
+class ResourceType(str, enum.Enum):
+    """A resource type, named by its API path (``/v1/<value>``)."""
+
+    CONNECTIONS = "connections"
+    EXPORTS = "exports"
+    IMPORTS = "imports"
+    FLOWS = "flows"
+    INTEGRATIONS = "integrations"
+    SCRIPTS = "scripts"
+    LOOKUPCACHES = "lookupcaches"
+    AGENTS = "agents"
+    ICLIENTS = "iclients"
+    STACKS = "stacks"
+    APIS = "apis"
+    ACCESSTOKENS = "accesstokens"
+    TAGS = "tags"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def facts(self) -> ResourceFacts:
+        """What the provider knows about this type."""
+        return RESOURCE_FACTS[self]
+
+    @property
+    def path(self) -> str:
+        """The collection path, e.g. ``/connections``."""
+        return f"/{self.value}"
+
+    @property
+    def model(self) -> str:
+        """The model name integrator.io uses in manifests and the recycle bin, e.g. ``Connection``."""
+        return self.facts.model
+
+    @property
+    def singular(self) -> str:
+        """A readable singular for messages, e.g. ``connection``."""
+        return self.facts.model.lower()
+
+
+@dataclass(frozen=True)
+class ResourceFacts:
+    """Facts about one resource type.
+
+    ``patch_paths`` are the JSON Pointer patterns integrator.io accepts in a JSON Patch: ``*`` matches one
+    segment, a trailing ``**`` one or more. An empty tuple means PATCH is not used for the type.
+    """
+
+    model: str
+    patch_paths: tuple[str, ...] = ()
+    secret_fields: tuple[str, ...] = ()
+
+    @property
+    def patchable(self) -> bool:
+        """True when integrator.io accepts a JSON Patch for this type."""
+        return bool(self.patch_paths)
+
+
+# Flow and connection whitelists are Celigo's documented ones; the others are the documented "PATCH is
+# supported" types limited to fields that are safe to guess (anything else goes through GET -> merge -> PUT).
+RESOURCE_FACTS: dict[ResourceType, ResourceFacts] = {
+    ResourceType.CONNECTIONS: ResourceFacts(
+        model="Connection",
+        patch_paths=("/name", "/debugDate", "/http/ping/**", "/http/auth/**", "/rest/cookieAuth/**"),
+        secret_fields=(
+            "http.auth.token.token",
+            "http.auth.token.refreshToken",
+            "http.auth.basic.password",
+            "http.auth.oauth.clientSecret",
+            "http.encrypted",
+            "rest.bearerToken",
+            "rest.basicAuth.password",
+            "rest.refreshToken",
+            "netsuite.password",
+            "netsuite.tokenSecret",
+            "netsuite.consumerSecret",
+            "ftp.password",
+            "rdbms.password",
+            "mongodb.password",
+            "s3.secretAccessKey",
+            "dynamodb.secretAccessKey",
+            "salesforce.refreshToken",
+        ),
+    ),
+    ResourceType.EXPORTS: ResourceFacts(model="Export"),
+    ResourceType.IMPORTS: ResourceFacts(model="Import"),
+    ResourceType.FLOWS: ResourceFacts(
+        model="Flow",
+        patch_paths=(
+            "/name",
+            "/description",
+            "/schedule",
+            "/timezone",
+            "/disabled",
+            "/runPageGeneratorsInParallel",
+            "/pageGenerators/*/schedule",
+            "/pageGenerators/*/skipRetries",
+            "/routers/*/name",
+            "/routers/*/branches/*/name",
+            "/routers/*/branches/*/description",
+            "/aliases",
+            "/aliases/**",
+        ),
+    ),
+    ResourceType.INTEGRATIONS: ResourceFacts(
+        model="Integration", patch_paths=("/name", "/description", "/settings", "/settings/**")
+    ),
+    ResourceType.SCRIPTS: ResourceFacts(model="Script", patch_paths=("/name", "/description")),
+    ResourceType.LOOKUPCACHES: ResourceFacts(model="LookupCache"),
+    ResourceType.AGENTS: ResourceFacts(model="Agent", secret_fields=("token",)),
+    ResourceType.ICLIENTS: ResourceFacts(
+        model="IClient", secret_fields=("oauth2.clientSecret", "oauth2.clientId", "jwt.secret")
+    ),
+    ResourceType.STACKS: ResourceFacts(model="Stack", secret_fields=("systemToken", "server.systemToken")),
+    ResourceType.APIS: ResourceFacts(model="Api", patch_paths=("/name", "/description")),
+    ResourceType.ACCESSTOKENS: ResourceFacts(model="AccessToken", secret_fields=("token",)),
+    ResourceType.TAGS: ResourceFacts(model="Tag", patch_paths=("/tag",)),
+}
+
+_BY_VALUE = {kind.value: kind for kind in ResourceType}
+_BY_MODEL = {facts.model.lower(): kind for kind, facts in RESOURCE_FACTS.items()}
+
+
+def valid_type_names() -> list[str]:
+    """Return the accepted type names, in declaration order."""
+    return [kind.value for kind in ResourceType]
+
+
+def as_resource_type(value: ResourceType | str) -> ResourceType:
+    """Return the ResourceType for a path name (``flows``), a model name (``Flow``) or a singular (``flow``).
+
+    Raises CeligoConfigError for anything else, listing the valid types and suggesting the closest one.
+    """
+    if isinstance(value, ResourceType):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else ""
+    for candidate in (text, text.replace("_", "").replace("-", "").replace(" ", "")):
+        found = _BY_VALUE.get(candidate) or _BY_MODEL.get(candidate)
+        if found is not None:
+            return found
+    names = valid_type_names()
+    close = difflib.get_close_matches(text, names + list(_BY_MODEL), n=1, cutoff=0.6)
+    hint = f" Did you mean {as_resource_type(close[0]).value!r}?" if close else ""
+    raise CeligoConfigError(f"unknown resource type {value!r}.{hint} Valid types: {', '.join(names)}.")
+
+
+def type_for_model(model: Any) -> ResourceType | None:
+    """Return the ResourceType of a manifest/recycle-bin model name (``LookupCache``), or None if unknown."""
+    return _BY_MODEL.get(model.lower()) if isinstance(model, str) else None
+
+
+def pointer(parts: tuple[str, ...] | list[str]) -> str:
+    """Return the JSON Pointer for path segments, escaping ``~`` and ``/`` (RFC 6901)."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def is_patchable_path(kind: ResourceType, path: str) -> bool:
+    """Return True when ``path`` (a JSON Pointer) matches one of the type's whitelisted PATCH patterns."""
+    segments = path.split("/")[1:]
+    return any(_pattern_matches(pattern.split("/")[1:], segments) for pattern in kind.facts.patch_paths)
+
+
+def _pattern_matches(pattern: list[str], segments: list[str]) -> bool:
+    for index, part in enumerate(pattern):
+        if part == "**":
+            return len(segments) > index
+        if index >= len(segments) or part not in ("*", segments[index]):
+            return False
+    return len(segments) == len(pattern)
+
+
+def masked_paths(document: Any, prefix: tuple[str, ...] = ()) -> Iterator[str]:
+    """Yield the JSON Pointer of every value in ``document`` that is the mask ``******``."""
+    if isinstance(document, dict):
+        for key, value in document.items():
+            yield from masked_paths(value, (*prefix, str(key)))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            yield from masked_paths(value, (*prefix, str(index)))
+    elif document == MASKED_VALUE:
+        yield pointer(prefix)
+
+
+def without_masked_values(document: Any) -> Any:
+    """Return a copy of ``document`` with every ``******`` value left out (object members dropped).
+
+    A masked value inside a list is dropped from the list as well: it cannot be written back meaningfully.
+    """
+    if isinstance(document, dict):
+        return {key: without_masked_values(value) for key, value in document.items() if value != MASKED_VALUE}
+    if isinstance(document, list):
+        return [without_masked_values(value) for value in document if value != MASKED_VALUE]
+    return document
