@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_celigo.settings import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_RETRY_WAIT,
-    DEFAULT_TIMEOUT,
-    MAX_CONCURRENCY,
-    MIN_CONCURRENCY,
-)
+# The fields' limits live here, not in settings.py (which re-exports them): Airflow imports this module while it
+# discovers providers, possibly in the middle of its own import, so it must not import Airflow (settings.py does,
+# through errors.py, and importing it from here made a circular import).
+MIN_CONCURRENCY, MAX_CONCURRENCY = 1, 25
+DEFAULT_CONCURRENCY = 5
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_MAX_RETRY_WAIT = 60.0
 
 #: Extra fields of the form: name -> (label, JSON schema, description).
 CONN_FIELDS: dict[str, dict[str, Any]] = {

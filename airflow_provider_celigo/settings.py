@@ -13,6 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from airflow_provider_celigo.connection_form import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_WAIT,
+    DEFAULT_TIMEOUT,
+    MAX_CONCURRENCY,
+    MIN_CONCURRENCY,
+)
 from airflow_provider_celigo.errors import CeligoConfigError
 
 CONN_TYPE = "celigo"
@@ -25,11 +33,6 @@ REGION_UI_URLS: dict[str, str] = {
     "na": "https://integrator.io",
     "eu": "https://eu.integrator.io",
 }
-MIN_CONCURRENCY, MAX_CONCURRENCY = 1, 25
-DEFAULT_CONCURRENCY = 5
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_MAX_RETRIES = 5
-DEFAULT_MAX_RETRY_WAIT = 60.0
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
 
@@ -121,14 +124,12 @@ def parse_concurrency_level(value: Any) -> int:
         f"{MIN_CONCURRENCY} to {MAX_CONCURRENCY} (integrator.io allows at most {MAX_CONCURRENCY} "
         "concurrent calls per account)."
     )
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise CeligoConfigError(problem)
     try:
-        level = int(str(value).strip()) if not isinstance(value, int) else value
+        level = value if isinstance(value, int) else int(value) if isinstance(value, float) else int(str(value).strip())
     except ValueError:
         raise CeligoConfigError(problem) from None
-    if isinstance(value, float) and not value.is_integer():
-        raise CeligoConfigError(problem)
     if not MIN_CONCURRENCY <= level <= MAX_CONCURRENCY:
         raise CeligoConfigError(problem)
     return level

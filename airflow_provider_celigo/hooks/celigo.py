@@ -36,6 +36,7 @@ from airflow_provider_celigo.settings import (
     CONN_TYPE,
     DEFAULT_CONN_ID,
     CeligoSettings,
+    read_extra,
     settings_from_connection,
 )
 from airflow_provider_celigo.validation import check_id
@@ -156,7 +157,14 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
                     status=0, method=method, path=path, code="connection_error", message=type(error).__name__
                 ) from None
         self.log.debug("%s %s -> %s in %.3fs", method, path, response.status_code, time.monotonic() - started)
-        raise_for_answer(status=response.status_code, headers=response.headers, body=body, method=method, path=path)
+        raise_for_answer(
+            status=response.status_code,
+            headers=response.headers,
+            body=body,
+            method=method,
+            path=path,
+            secret=settings.token,
+        )
         return response
 
     def _request_response(self, method: str, path: str, *, params: Any = None, json: Any = None) -> requests.Response:
@@ -324,8 +332,13 @@ class CeligoAsyncHook(_CeligoHookBase):
         """Return the validated connection, read with the async connection API."""
         if self._settings is None:
             conn = await self.aget_connection(self.celigo_conn_id)
-            lender_id = (conn.extra_dejson or {}).get("borrow_concurrency_from")
-            lender = await self.aget_connection(lender_id) if lender_id and lender_id != conn.conn_id else None
+            lender_id = str(read_extra(conn.extra_dejson or {}, "borrow_concurrency_from") or "").strip()
+            lender = None
+            if lender_id and lender_id != conn.conn_id:
+                try:
+                    lender = await self.aget_connection(lender_id)
+                except Exception:
+                    lender = None  # settings_from_connection explains that the lender does not exist
 
             def lookup(conn_id: str) -> Any:
                 if lender is None or conn_id != lender.conn_id:
@@ -379,7 +392,12 @@ class CeligoAsyncHook(_CeligoHookBase):
                     status=0, method=method, path=path, code="connection_error", message=type(error).__name__
                 ) from None
         raise_for_answer(
-            status=response.status_code, headers=response.headers, body=response.content, method=method, path=path
+            status=response.status_code,
+            headers=response.headers,
+            body=response.content,
+            method=method,
+            path=path,
+            secret=settings.token,
         )
         return response
 

@@ -68,10 +68,17 @@ def display_path(settings: CeligoSettings, url: str) -> str:
     return "/v1" + path[len(root) :] if path.startswith(root) else path
 
 
-def raise_for_answer(*, status: int, headers: Mapping[str, str], body: bytes, method: str, path: str) -> None:
-    """Raise the provider's error for a non-2xx answer: RetryableResponse for 429/5xx, CeligoApiError otherwise."""
+def raise_for_answer(
+    *, status: int, headers: Mapping[str, str], body: bytes, method: str, path: str, secret: str = ""
+) -> None:
+    """Raise the provider's error for a non-2xx answer: RetryableResponse for 429/5xx, CeligoApiError otherwise.
+
+    ``secret`` (the API token) is blanked out of the body first, in case a server or proxy echoes it back.
+    """
     if status < 400:
         return
+    if secret:
+        body = body.replace(secret.encode(), b"***")
     code, message, field, errors = parse_error_body(body, headers.get("content-type"))
     details: dict[str, Any] = {"status": status, "method": method, "path": path, "code": code, "message": message}
     if status in RETRYABLE_STATUSES:

@@ -1,0 +1,157 @@
+"""Provider metadata: valid against Airflow's schema, in sync with the legacy hook methods and the settings reader."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+import airflow
+import jsonschema
+import pytest
+
+from airflow_provider_celigo import __version__
+from airflow_provider_celigo.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR, legacy_form_widgets
+from airflow_provider_celigo.errors import CeligoConfigError
+from airflow_provider_celigo.get_provider_info import get_provider_info
+from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook, CeligoHook
+from airflow_provider_celigo.settings import (
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
+    MIN_CONCURRENCY,
+    CeligoSettings,
+    settings_from_connection,
+)
+
+PACKAGE = "airflow-provider-celigo"
+
+
+class FakeConnection:
+    """The attributes ``settings_from_connection`` reads."""
+
+    def __init__(self, conn_id: str, extra: dict[str, Any], conn_type: str = "celigo") -> None:
+        self.conn_id, self.conn_type, self.password, self._extra = conn_id, conn_type, "tok-provider-info", extra
+
+    @property
+    def extra_dejson(self) -> dict[str, Any]:
+        return self._extra
+
+
+def celigo_type() -> dict[str, Any]:
+    (entry,) = [c for c in get_provider_info()["connection-types"] if c["connection-type"] == "celigo"]
+    return entry
+
+
+def resolve(path: str) -> Any:
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def test_validates_against_airflows_schema() -> None:
+    schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
+    info = get_provider_info()
+    jsonschema.validate(info, schema)
+    assert info["package-name"] == PACKAGE and info["versions"][0] == __version__
+
+
+def test_every_listed_module_and_class_imports() -> None:
+    info = get_provider_info()
+    for group in ("hooks", "operators", "sensors", "triggers"):
+        for entry in info.get(group, []):
+            for module in entry["python-modules"]:
+                importlib.import_module(module)
+    assert resolve(celigo_type()["hook-class-name"]) is CeligoHook
+    for link in info.get("extra-links", []):
+        assert callable(resolve(link))
+
+
+def test_every_form_field_is_an_extra_the_settings_read() -> None:
+    """Each conn-fields key, given a bad value, makes settings_from_connection name that key: it is really read."""
+    bad_values = {
+        "region": "mars",
+        "concurrency_level": 0,
+        "borrow_concurrency_from": "no_such_lender",
+        "base_url": "http://example.com/v1",
+        "timeout": 0,
+        "max_retries": 99,
+        "max_retry_wait": -5,
+    }
+    assert set(celigo_type()["conn-fields"]) == set(bad_values)
+
+    def missing(conn_id: str) -> Any:
+        raise KeyError(conn_id)
+
+    for name, value in bad_values.items():
+        for key in (name, f"extra__celigo__{name}"):  # plain, and the prefixed form older UIs stored
+            with pytest.raises(CeligoConfigError, match=name):
+                settings_from_connection(FakeConnection("c", {key: value}), missing)
+
+
+def test_form_defaults_match_the_settings_defaults() -> None:
+    settings = settings_from_connection(FakeConnection("c", {}))
+    fields = celigo_type()["conn-fields"]
+    for name, spec in fields.items():
+        default = spec["schema"].get("default")
+        if default is not None:
+            assert getattr(settings, name) == default, name
+    level = fields["concurrency_level"]["schema"]
+    assert (level["minimum"], level["maximum"], level["default"]) == (
+        MIN_CONCURRENCY,
+        MAX_CONCURRENCY,
+        DEFAULT_CONCURRENCY,
+    )
+    assert fields["region"]["schema"]["enum"] == ["na", "eu"]
+    for name, spec in fields.items():
+        assert spec["label"] and spec["description"], name
+        assert name in CeligoSettings.__dataclass_fields__ or name == "borrow_concurrency_from"
+
+
+def test_legacy_field_behaviour_equals_the_metadata() -> None:
+    yaml_style = celigo_type()["ui-field-behaviour"]
+    legacy = CeligoHook.get_ui_field_behaviour()
+    assert legacy == {
+        "hidden_fields": yaml_style["hidden-fields"],
+        "relabeling": yaml_style["relabeling"],
+        "placeholders": yaml_style["placeholders"],
+    }
+    assert CeligoAsyncHook.get_ui_field_behaviour() == legacy
+    assert "password" not in legacy["hidden_fields"] and legacy["relabeling"]["password"] == "API token"
+    assert set(legacy["placeholders"]) - {"password"} <= set(CONN_FIELDS)
+
+
+def test_legacy_form_widgets_cover_the_same_fields() -> None:
+    try:
+        import wtforms  # noqa: F401
+    except ImportError:
+        assert CeligoHook.get_connection_form_widgets() == {} == legacy_form_widgets()
+    else:  # pragma: no cover - WTForms is not installed in this venv
+        assert set(CeligoHook.get_connection_form_widgets()) == set(CONN_FIELDS)
+
+
+def test_hook_class_attributes_match_the_metadata() -> None:
+    entry = celigo_type()
+    assert (CeligoHook.conn_type, CeligoHook.hook_name) == (entry["connection-type"], entry["hook-name"])
+    assert (CeligoHook.conn_name_attr, CeligoHook.default_conn_name) == ("celigo_conn_id", "celigo_default")
+    assert entry["ui-field-behaviour"] is UI_FIELD_BEHAVIOUR and entry["conn-fields"] is CONN_FIELDS
+
+
+def test_providers_manager_sees_the_celigo_connection_type() -> None:
+    from airflow.providers_manager import ProvidersManager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    manager = ProvidersManager()
+    assert manager.providers[PACKAGE].version == __version__
+    hook_info = ProvidersManagerTaskRuntime().hooks["celigo"]
+    assert hook_info is not None
+    assert hook_info.hook_class_name == "airflow_provider_celigo.hooks.celigo.CeligoHook"
+    assert (hook_info.connection_id_attribute_name, hook_info.package_name) == ("celigo_conn_id", PACKAGE)
+    ui = {m.connection_type: m for m in manager.iter_connection_type_hook_ui_metadata()}["celigo"]
+    assert (ui.hook_name, ui.hook_class_name) == ("Celigo integrator.io", hook_info.hook_class_name)
+    widgets = manager._connection_form_widgets_from_metadata
+    for name, spec in CONN_FIELDS.items():
+        widget = widgets[f"extra__celigo__{name}"]
+        assert widget.hook_class_name.endswith("CeligoHook") and widget.field["schema"]["title"] == spec["label"]
+    behaviour = manager._field_behaviours_from_metadata["celigo"]
+    assert behaviour["hidden_fields"] == UI_FIELD_BEHAVIOUR["hidden-fields"]
+    assert behaviour["relabeling"] == {"password": "API token"}

@@ -1,0 +1,205 @@
+"""Connection settings: good values parse, every bad value is refused with a message naming field, value and range."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from airflow_provider_celigo.errors import CeligoConfigError
+from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook, CeligoHook
+from airflow_provider_celigo.settings import CeligoSettings, pool_name_for
+
+Define = Callable[..., str]
+TEST_TOKEN = "unit-settings-token-5d8e2a"
+
+
+@pytest.fixture
+def celigo_conn(celigo_conn: Define) -> Define:
+    """The shared fixture, with this module's own token (so the leak checks below know what to look for)."""
+    return functools.partial(celigo_conn, password=TEST_TOKEN)
+
+
+def sync_settings(conn_id: str) -> CeligoSettings:
+    return CeligoHook(conn_id).settings
+
+
+def async_settings(conn_id: str) -> CeligoSettings:
+    return asyncio.run(CeligoAsyncHook(conn_id).get_settings())
+
+
+def refusal(conn_id: str, reader: Callable[[str], CeligoSettings] = sync_settings) -> str:
+    with pytest.raises(CeligoConfigError) as caught:
+        reader(conn_id)
+    message = str(caught.value)
+    assert TEST_TOKEN not in message and TEST_TOKEN not in repr(caught.value)
+    return message
+
+
+# -- good values --------------------------------------------------------------------------------------------
+
+
+def test_defaults(celigo_conn: Define) -> None:
+    settings = sync_settings(celigo_conn("celigo_default"))
+    assert settings.token == TEST_TOKEN
+    assert (settings.region, settings.base_url) == ("na", "https://api.integrator.io/v1")
+    assert (settings.concurrency_level, settings.concurrency_owner, settings.borrowed_from) == (
+        5,
+        "celigo_default",
+        None,
+    )
+    assert (settings.timeout, settings.max_retries, settings.max_retry_wait, settings.verify_ssl) == (
+        30.0,
+        5,
+        60.0,
+        True,
+    )
+    assert settings.pool_name == "celigo_celigo_default" == pool_name_for("celigo_default")
+
+
+def test_eu_region_and_numbers_as_strings(celigo_conn: Define) -> None:
+    conn_id = celigo_conn("c_eu", region=" EU ", concurrency_level="3", timeout="12.5", max_retries="2")
+    settings = sync_settings(conn_id)
+    assert (settings.region, settings.base_url) == ("eu", "https://api.eu.integrator.io/v1")
+    assert (settings.concurrency_level, settings.timeout, settings.max_retries) == (3, 12.5, 2)
+    assert settings.ui_url == "https://eu.integrator.io"
+
+
+@pytest.mark.parametrize(("raw", "level"), [(1, 1), (25, 25), (" 7 ", 7), (3.0, 3)])
+def test_accepted_levels(celigo_conn: Define, raw: Any, level: int) -> None:
+    assert sync_settings(celigo_conn("c_level", concurrency_level=raw)).concurrency_level == level
+
+
+def test_prefixed_extras_of_older_forms(celigo_conn: Define) -> None:
+    conn_id = celigo_conn("c_old", **{"extra__celigo__region": "eu", "extra__celigo__concurrency_level": "4"})
+    settings = sync_settings(conn_id)
+    assert (settings.region, settings.concurrency_level) == ("eu", 4)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8765/v1", "http://localhost:1/v1/", "http://[::1]:9/v1", "https://proxy.example.com/v1"]
+)
+def test_accepted_base_urls(celigo_conn: Define, url: str) -> None:
+    assert sync_settings(celigo_conn("c_url", base_url=url)).base_url == url.rstrip("/")
+
+
+def test_uri_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_C_URI", f"celigo://:{TEST_TOKEN}@/?region=eu&concurrency_level=3")
+    settings = sync_settings("c_uri")
+    assert (settings.token, settings.region, settings.concurrency_level) == (TEST_TOKEN, "eu", 3)
+
+
+def test_borrower_shares_lender_level_and_pool(celigo_conn: Define) -> None:
+    celigo_conn("lender", concurrency_level=4)
+    celigo_conn("borrower", concurrency_level=20, borrow_concurrency_from="lender")
+    for reader in (sync_settings, async_settings):
+        settings = reader("borrower")
+        assert (settings.concurrency_level, settings.concurrency_owner, settings.borrowed_from) == (
+            4,
+            "lender",
+            "lender",
+        )
+        assert settings.pool_name == "celigo_lender"
+
+
+def test_token_not_in_repr(celigo_conn: Define) -> None:
+    settings = sync_settings(celigo_conn("c_repr"))
+    hook = CeligoHook("c_repr")
+    for text in (repr(settings), str(settings), repr(hook), str(hook), repr(CeligoAsyncHook("c_repr"))):
+        assert TEST_TOKEN not in text
+    assert "c_repr" in repr(hook)
+
+
+# -- bad values ---------------------------------------------------------------------------------------------
+
+
+def test_unknown_region(celigo_conn: Define) -> None:
+    message = refusal(celigo_conn("c_bad", region="apac"))
+    assert "'region'" in message and "'apac'" in message and "['eu', 'na']" in message
+
+
+@pytest.mark.parametrize("password", ["", "   ", None])
+def test_empty_token(celigo_conn: Define, password: Any) -> None:
+    message = refusal(celigo_conn("c_bad", password=password))
+    assert "no API token" in message and "password" in message
+
+
+def test_token_with_whitespace_is_refused_without_echo(celigo_conn: Define) -> None:
+    message = refusal(celigo_conn("c_bad", password=f"{TEST_TOKEN} extra"))
+    assert "whitespace" in message
+
+
+@pytest.mark.parametrize(("raw", "shown"), [(0, "0"), (26, "26"), ("abc", "'abc'"), (2.5, "2.5"), (True, "True")])
+def test_bad_concurrency_level(celigo_conn: Define, raw: Any, shown: str) -> None:
+    message = refusal(celigo_conn("c_bad", concurrency_level=raw))
+    assert "'concurrency_level'" in message and f"is {shown};" in message and "from 1 to 25" in message
+
+
+@pytest.mark.parametrize(("name", "raw", "accepted"), [
+    ("timeout", 0.5, "from 1 to 600"),
+    ("timeout", 601, "from 1 to 600"),
+    ("timeout", "soon", "from 1 to 600"),
+    ("max_retries", 21, "from 0 to 20"),
+    ("max_retry_wait", -1, "from 0 to 900"),
+])  # fmt: skip
+def test_numbers_out_of_range(celigo_conn: Define, name: str, raw: Any, accepted: str) -> None:
+    message = refusal(celigo_conn("c_bad", **{name: raw}))
+    assert f"'{name}'" in message and repr(raw) in message and accepted in message
+
+
+def test_plain_http_to_remote_host(celigo_conn: Define) -> None:
+    message = refusal(celigo_conn("c_bad", base_url="http://api.integrator.io/v1"))
+    assert "'base_url'" in message and "'http://api.integrator.io/v1'" in message
+    assert "loopback" in message and "https" in message
+
+
+@pytest.mark.parametrize("url", ["https://api.integrator.io", "https://api.integrator.io/v2", "ftp://x/v1", "nonsense"])
+def test_base_url_shape(celigo_conn: Define, url: str) -> None:
+    message = refusal(celigo_conn("c_bad", base_url=url))
+    assert "'base_url'" in message and repr(url) in message and "/v1" in message
+
+
+@pytest.mark.parametrize("reader", [sync_settings, async_settings], ids=["sync", "async"])
+def test_lender_missing(celigo_conn: Define, reader: Callable[[str], CeligoSettings]) -> None:
+    message = refusal(celigo_conn("c_b", borrow_concurrency_from="ghost"), reader)
+    assert "'ghost'" in message and "does not exist" in message and "borrow_concurrency_from" in message
+
+
+@pytest.mark.parametrize("reader", [sync_settings, async_settings], ids=["sync", "async"])
+def test_lender_not_celigo(
+    celigo_conn: Define, monkeypatch: pytest.MonkeyPatch, reader: Callable[[str], CeligoSettings]
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_WEB", json.dumps({"conn_type": "http", "host": "example.com"}))
+    message = refusal(celigo_conn("c_b", borrow_concurrency_from="web"), reader)
+    assert "'web'" in message and "'http'" in message and "not 'celigo'" in message
+
+
+@pytest.mark.parametrize("reader", [sync_settings, async_settings], ids=["sync", "async"])
+def test_lender_chain(celigo_conn: Define, reader: Callable[[str], CeligoSettings]) -> None:
+    celigo_conn("c_c", concurrency_level=3)
+    celigo_conn("c_b", borrow_concurrency_from="c_c")
+    message = refusal(celigo_conn("c_a", borrow_concurrency_from="c_b"), reader)
+    assert "a chain" in message and "'c_b'" in message and "'c_c'" in message
+
+
+@pytest.mark.parametrize("reader", [sync_settings, async_settings], ids=["sync", "async"])
+def test_lender_cycle(celigo_conn: Define, reader: Callable[[str], CeligoSettings]) -> None:
+    celigo_conn("c_b", borrow_concurrency_from="c_a")
+    message = refusal(celigo_conn("c_a", borrow_concurrency_from="c_b"), reader)
+    assert "a cycle" in message and "'c_b'" in message
+
+
+@pytest.mark.parametrize("reader", [sync_settings, async_settings], ids=["sync", "async"])
+def test_lender_is_self(celigo_conn: Define, reader: Callable[[str], CeligoSettings]) -> None:
+    message = refusal(celigo_conn("c_a", borrow_concurrency_from="c_a"), reader)
+    assert "itself" in message and "'c_a'" in message
+
+
+def test_connection_of_another_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_WEB", json.dumps({"conn_type": "http", "password": TEST_TOKEN}))
+    message = refusal("web")
+    assert "'http'" in message and "type 'celigo'" in message
