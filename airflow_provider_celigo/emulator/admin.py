@@ -1,0 +1,138 @@
+"""Admin routes under ``/_emulator`` (no token; absent when the config says ``admin=False``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from .body import read_json, read_object
+from .deps import emulator_of
+from .errors import ApiError
+from .faults import FaultPlanError
+
+router = APIRouter(prefix="/_emulator")
+
+
+@router.get("/health")
+async def health(request: Request) -> JSONResponse:
+    """Return ``{"ok": true}``."""
+    return JSONResponse({"ok": True})
+
+
+@router.post("/reset")
+async def reset(request: Request) -> Response:
+    """Clear all data, jobs, scenarios, faults, the request log and counters; 204."""
+    emulator_of(request).reset()
+    return Response(status_code=204)
+
+
+@router.post("/seed")
+async def seed(request: Request) -> JSONResponse:
+    """Load ``{"seed": "demo", "account"?}`` or a raw dump ``{"<type>": [docs], "scenarios"?: {...}}``."""
+    body = await read_object(request)
+    try:
+        if isinstance(body.get("seed"), str):
+            loaded = emulator_of(request).seed(body["seed"], body.get("account"))
+        else:
+            loaded = emulator_of(request).seed(body, body.get("account"))
+    except KeyError as exc:
+        raise ApiError(422, "unknown_seed", f"Unknown seed {exc}.", "seed") from None
+    except ValueError as exc:
+        raise ApiError(422, "invalid_seed", str(exc)) from None
+    return JSONResponse({"loaded": loaded})
+
+
+@router.get("/data")
+async def data(request: Request) -> JSONResponse:
+    """Return every account's resources (secrets unmasked), recycle bin, state and scenarios."""
+    return JSONResponse(emulator_of(request).dump())
+
+
+@router.get("/scenarios")
+async def scenarios(request: Request) -> JSONResponse:
+    """Return ``{flowId: scenario}`` for every flow with an explicit scenario."""
+    return JSONResponse({fid: s.as_dict() for fid, s in emulator_of(request).scenarios.items()})
+
+
+@router.put("/scenarios/{flow_id}")
+async def set_scenario(flow_id: str, request: Request) -> JSONResponse:
+    """Merge the body into the flow's scenario and return the result (422 when invalid)."""
+    try:
+        scenario = emulator_of(request).set_scenario(flow_id, await read_object(request))
+    except ValueError as exc:
+        raise ApiError(422, "invalid_scenario", str(exc)) from None
+    return JSONResponse(scenario.as_dict())
+
+
+@router.get("/faults")
+async def get_faults(request: Request) -> JSONResponse:
+    """Return ``{"plan": ..., "counters": {kind: n}}``."""
+    faults = emulator_of(request).faults
+    return JSONResponse({"plan": faults.plan(), "counters": dict(faults.counters)})
+
+
+@router.put("/faults")
+async def put_faults(request: Request) -> JSONResponse:
+    """Replace the fault plan (``{}`` clears it) and return it; counters keep counting."""
+    faults = emulator_of(request).faults
+    try:
+        faults.set_plan(await read_json(request))
+    except FaultPlanError as exc:
+        raise ApiError(422, "invalid_fault_plan", str(exc)) from None
+    return JSONResponse({"plan": faults.plan(), "counters": dict(faults.counters)})
+
+
+@router.get("/config")
+async def get_config(request: Request) -> JSONResponse:
+    """Return the current settings."""
+    return JSONResponse(emulator_of(request).config.as_dict())
+
+
+@router.put("/config")
+async def put_config(request: Request) -> JSONResponse:
+    """Change run-time settings (clock_speed, page_size, bucket_size, ...) and return all settings."""
+    emulator = emulator_of(request)
+    try:
+        emulator.configure(await read_object(request))
+    except ValueError as exc:
+        raise ApiError(422, "invalid_config", str(exc)) from None
+    return JSONResponse(emulator.config.as_dict())
+
+
+@router.get("/requests")
+async def requests_log(request: Request) -> JSONResponse:
+    """Return the request log, oldest first (the last 10000 API requests)."""
+    return JSONResponse(emulator_of(request).log.as_list())
+
+
+@router.delete("/requests")
+async def clear_requests(request: Request) -> Response:
+    """Forget the request log; 204."""
+    emulator_of(request).log.clear()
+    return Response(status_code=204)
+
+
+@router.get("/runs")
+async def runs(request: Request) -> JSONResponse:
+    """Return ``{flowId: number of POST /run that created a job}``."""
+    return JSONResponse(dict(emulator_of(request).jobs.run_counts))
+
+
+@router.get("/jobs")
+async def jobs(request: Request) -> JSONResponse:
+    """Return every flow and retry job now, with ``children``, ``account`` and the run body."""
+    emulator = emulator_of(request)
+    return JSONResponse(emulator.jobs.all_jobs(emulator.now()))
+
+
+@router.get("/stats")
+async def stats(request: Request) -> JSONResponse:
+    """Return peak running jobs per account/connection and request concurrency counters."""
+    return JSONResponse(emulator_of(request).stats())
+
+
+@router.post("/stats/reset")
+async def reset_stats(request: Request) -> Response:
+    """Restart the peak measurements from now; 204."""
+    emulator_of(request).reset_stats()
+    return Response(status_code=204)

@@ -1,0 +1,304 @@
+"""Seed data: the ``demo`` account with fixed ids that examples, tests and the demo rely on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_TOKEN = "celigo-emulator-token"
+DEFAULT_ACCOUNT = "default"
+
+DEMO_IDS: dict[str, str] = {
+    # connections
+    "conn_shopify": "6650c0000000000000000001",
+    "conn_netsuite": "6650c0000000000000000002",
+    "conn_snowflake": "6650c0000000000000000003",
+    "conn_acme_shopify": "6650c0000000000000000004",
+    "conn_acme_netsuite": "6650c0000000000000000005",
+    "conn_legacy_ftp": "6650c0000000000000000006",
+    # integrations
+    "integration_shop": "6650a0000000000000000001",
+    "integration_template": "6650a0000000000000000002",
+    # flows of integration "Shop to ERP"
+    "flow_orders": "6650f0000000000000000001",
+    "flow_customers": "6650f0000000000000000002",
+    "flow_inventory": "6650f0000000000000000003",
+    "flow_invoices": "6650f0000000000000000004",
+    "flow_refunds": "6650f0000000000000000005",
+    "flow_legacy_ftp": "6650f0000000000000000006",
+    # flows of the template integration
+    "flow_onboarding_customers": "6650f0000000000000000011",
+    "flow_onboarding_orders": "6650f0000000000000000012",
+    # exports
+    "export_orders": "6650e0000000000000000001",
+    "export_customers": "6650e0000000000000000002",
+    "export_inventory": "6650e0000000000000000003",
+    "export_invoices": "6650e0000000000000000004",
+    "export_refunds": "6650e0000000000000000005",
+    "export_legacy_ftp": "6650e0000000000000000006",
+    "export_onboarding_customers": "6650e0000000000000000011",
+    "export_onboarding_orders": "6650e0000000000000000012",
+    # imports
+    "import_orders": "6650d0000000000000000001",
+    "import_customers": "6650d0000000000000000002",
+    "import_customers_warehouse": "6650d0000000000000000003",
+    "import_inventory": "6650d0000000000000000004",
+    "import_inventory_warehouse": "6650d0000000000000000005",
+    "import_invoices": "6650d0000000000000000006",
+    "import_refunds": "6650d0000000000000000007",
+    "import_legacy_ftp": "6650d0000000000000000008",
+    "import_onboarding_customers": "6650d0000000000000000011",
+    "import_onboarding_orders": "6650d0000000000000000012",
+    # other resources
+    "lookupcache_sku": "6650b0000000000000000001",
+    "script_normalize": "6650b0000000000000000002",
+    "tag_production": "6650b0000000000000000003",
+    "agent_onprem": "6650b0000000000000000004",
+    "iclient_shopify": "6650b0000000000000000005",
+    "stack_pricing": "6650b0000000000000000006",
+    "api_order_status": "6650b0000000000000000007",
+    "accesstoken_airflow": "6650b0000000000000000008",
+}
+
+_I = DEMO_IDS
+
+
+def _connection(key: str, name: str, ctype: str, block: dict[str, Any], offline: bool = False) -> dict:
+    return {"_id": _I[key], "name": name, "type": ctype, ctype: block, "offline": offline}
+
+
+def _connections() -> list[dict[str, Any]]:
+    shopify = {
+        "baseURI": "https://demo-shop.myshopify.com/admin/api/2024-01",
+        "mediaType": "json",
+        "concurrencyLevel": 5,
+        "auth": {"type": "token", "token": {"token": "shpat_demo_secret_1", "location": "header"}},
+    }
+    acme_shopify = {**shopify, "baseURI": "https://acme.myshopify.com/admin/api/2024-01"}
+    acme_shopify["auth"] = {"type": "token", "token": {"token": "shpat_acme_secret", "location": "header"}}
+    return [
+        _connection("conn_shopify", "Shopify (HTTP)", "http", shopify),
+        _connection(
+            "conn_netsuite",
+            "NetSuite",
+            "netsuite",
+            {"account": "TSTDRV123", "email": "ops@example.com", "password": "ns-demo-pass", "concurrencyLevel": 3},
+        ),
+        _connection(
+            "conn_snowflake",
+            "Warehouse (Snowflake)",
+            "rdbms",
+            {"type": "snowflake", "host": "demo.snowflakecomputing.com", "user": "etl", "password": "sf-pass"},
+        ),
+        _connection("conn_acme_shopify", "Acme Shopify", "http", acme_shopify),
+        _connection(
+            "conn_acme_netsuite",
+            "Acme NetSuite",
+            "netsuite",
+            {"account": "ACME456", "email": "it@acme.example", "password": "acme-ns-pass", "concurrencyLevel": 2},
+        ),
+        _connection(
+            "conn_legacy_ftp",
+            "Legacy FTP",
+            "ftp",
+            {"hostURI": "ftp.legacy.example", "username": "legacy", "password": "ftp-pass", "port": 21},
+            offline=True,
+        ),
+    ]
+
+
+# (flow key, name, integration key, export key+name+connection, [(import key, name, connection)],
+#  disabled, scenario)
+_FLOWS: list[tuple[str, str, str, tuple[str, str, str], list[tuple[str, str, str]], bool, dict]] = [
+    (
+        "flow_orders",
+        "Orders to NetSuite",
+        "integration_shop",
+        ("export_orders", "Get Shopify orders", "conn_shopify"),
+        [("import_orders", "Create NetSuite sales orders", "conn_netsuite")],
+        False,
+        {"export_seconds": 2, "import_seconds": 3, "records": 120},
+    ),
+    (
+        "flow_customers",
+        "Customers to NetSuite",
+        "integration_shop",
+        ("export_customers", "Get Shopify customers", "conn_shopify"),
+        [
+            ("import_customers", "Upsert NetSuite customers", "conn_netsuite"),
+            ("import_customers_warehouse", "Load customers to warehouse", "conn_snowflake"),
+        ],
+        False,
+        {"export_seconds": 1, "import_seconds": 2, "records": 40},
+    ),
+    (
+        "flow_inventory",
+        "Inventory full sync",
+        "integration_shop",
+        ("export_inventory", "Get NetSuite inventory", "conn_netsuite"),
+        [
+            ("import_inventory", "Update Shopify inventory", "conn_shopify"),
+            ("import_inventory_warehouse", "Load inventory snapshot", "conn_snowflake"),
+        ],
+        False,
+        {"export_seconds": 20, "import_seconds": 40, "records": 5000},
+    ),
+    (
+        "flow_invoices",
+        "Invoices to NetSuite",
+        "integration_shop",
+        ("export_invoices", "Get Shopify invoices", "conn_shopify"),
+        [("import_invoices", "Create NetSuite invoices", "conn_netsuite")],
+        False,
+        {"export_seconds": 1, "import_seconds": 2, "records": 50, "errors": 3},
+    ),
+    (
+        "flow_refunds",
+        "Refunds to NetSuite",
+        "integration_shop",
+        ("export_refunds", "Get Shopify refunds", "conn_shopify"),
+        [("import_refunds", "Create NetSuite refunds", "conn_netsuite")],
+        False,
+        {
+            "export_seconds": 1,
+            "import_seconds": 1,
+            "records": 10,
+            "fail": True,
+            "fail_message": "NetSuite login failed: invalid credentials",
+        },
+    ),
+    (
+        "flow_legacy_ftp",
+        "Legacy FTP export",
+        "integration_shop",
+        ("export_legacy_ftp", "Get legacy FTP files", "conn_legacy_ftp"),
+        [("import_legacy_ftp", "Load legacy files to warehouse", "conn_snowflake")],
+        True,
+        {"export_seconds": 1, "import_seconds": 1, "records": 5},
+    ),
+    (
+        "flow_onboarding_customers",
+        "Onboarding: customers",
+        "integration_template",
+        ("export_onboarding_customers", "Get new customers", "conn_shopify"),
+        [("import_onboarding_customers", "Create customers", "conn_netsuite")],
+        False,
+        {"export_seconds": 1, "import_seconds": 1, "records": 12},
+    ),
+    (
+        "flow_onboarding_orders",
+        "Onboarding: orders",
+        "integration_template",
+        ("export_onboarding_orders", "Get new orders", "conn_shopify"),
+        [("import_onboarding_orders", "Create orders", "conn_netsuite")],
+        False,
+        {"export_seconds": 1, "import_seconds": 1, "records": 25},
+    ),
+]
+
+
+def _flows_exports_imports() -> tuple[list[dict], list[dict], list[dict], dict[str, dict]]:
+    flows: list[dict] = []
+    exports: list[dict] = []
+    imports: list[dict] = []
+    scenarios: dict[str, dict] = {}
+    for flow_key, name, integration, export, import_specs, disabled, scenario in _FLOWS:
+        export_key, export_name, export_conn = export
+        exports.append(
+            {
+                "_id": _I[export_key],
+                "name": export_name,
+                "_connectionId": _I[export_conn],
+                "_integrationId": _I[integration],
+                "adaptorType": "HTTPExport",
+            }
+        )
+        processors = []
+        for import_key, import_name, import_conn in import_specs:
+            imports.append(
+                {
+                    "_id": _I[import_key],
+                    "name": import_name,
+                    "_connectionId": _I[import_conn],
+                    "_integrationId": _I[integration],
+                    "adaptorType": "NetSuiteDistributedImport",
+                }
+            )
+            processors.append({"type": "import", "_importId": _I[import_key]})
+        flows.append(
+            {
+                "_id": _I[flow_key],
+                "name": name,
+                "_integrationId": _I[integration],
+                "disabled": disabled,
+                "pageGenerators": [{"_exportId": _I[export_key]}],
+                "pageProcessors": processors,
+                "timezone": "America/New_York",
+            }
+        )
+        scenarios[_I[flow_key]] = scenario
+    return flows, exports, imports, scenarios
+
+
+def demo_dump() -> dict[str, Any]:
+    """Return the ``demo`` seed as a raw dump (resource lists plus scenarios and lookup data)."""
+    flows, exports, imports, scenarios = _flows_exports_imports()
+    return {
+        "connections": _connections(),
+        "integrations": [
+            {
+                "_id": _I["integration_shop"],
+                "name": "Shop to ERP",
+                "description": "Shopify orders, customers and inventory to NetSuite",
+                "_registeredConnectionIds": [
+                    _I["conn_shopify"],
+                    _I["conn_netsuite"],
+                    _I["conn_snowflake"],
+                    _I["conn_legacy_ftp"],
+                ],
+            },
+            {
+                "_id": _I["integration_template"],
+                "name": "Customer onboarding template",
+                "description": "Cloned once per new customer",
+                "_registeredConnectionIds": [_I["conn_shopify"], _I["conn_netsuite"]],
+            },
+        ],
+        "flows": flows,
+        "exports": exports,
+        "imports": imports,
+        "lookupcaches": [{"_id": _I["lookupcache_sku"], "name": "SKU map", "description": "Shopify SKU -> item"}],
+        "scripts": [
+            {
+                "_id": _I["script_normalize"],
+                "name": "Normalize order",
+                "content": "function preSavePage(options) { return { data: options.data, errors: [] } }",
+            }
+        ],
+        "tags": [{"_id": _I["tag_production"], "tag": "production"}],
+        "agents": [{"_id": _I["agent_onprem"], "name": "On-premise agent"}],
+        "iclients": [
+            {
+                "_id": _I["iclient_shopify"],
+                "name": "Shopify OAuth app",
+                "provider": "shopify",
+                "oauth2": {"clientId": "demo-client-id", "clientSecret": "demo-client-secret"},
+            }
+        ],
+        "stacks": [
+            {"_id": _I["stack_pricing"], "name": "Pricing stack", "type": "server", "server": {"hostURI": "https://x"}}
+        ],
+        "apis": [{"_id": _I["api_order_status"], "name": "Order status API", "version": "1"}],
+        "accesstokens": [
+            {"_id": _I["accesstoken_airflow"], "name": "Airflow token", "token": "0123456789abcdef0123456789abcdef"}
+        ],
+        "scenarios": scenarios,
+        "lookupData": {_I["lookupcache_sku"]: [{"key": "SKU-1", "value": {"itemId": "101"}}]},
+    }
+
+
+SEEDS = {"demo": demo_dump}
+
+
+def named_seed(name: str) -> dict[str, Any]:
+    """Return the raw dump for a named seed. Raises KeyError for an unknown name."""
+    return SEEDS[name]()
