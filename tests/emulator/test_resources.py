@@ -107,10 +107,8 @@ def test_integration_child_lists(api: Api, admin: EmulatorAdmin) -> None:
     admin.configure(page_size=100)
     shop = DEMO_IDS["integration_shop"]
     flows = api.get(f"/integrations/{shop}/flows").json()
-    assert {f["_id"] for f in flows} == {DEMO_IDS[k] for k in DEMO_IDS if k.startswith("flow_")} - {
-        DEMO_IDS["flow_onboarding_customers"],
-        DEMO_IDS["flow_onboarding_orders"],
-    }
+    shop_flows = ("orders", "customers", "inventory", "invoices", "refunds", "legacy_ftp")
+    assert {f["_id"] for f in flows} == {DEMO_IDS[f"flow_{name}"] for name in shop_flows}
     connections = {c["_id"] for c in api.get(f"/integrations/{shop}/connections").json()}
     assert connections == {DEMO_IDS[k] for k in ("conn_shopify", "conn_netsuite", "conn_snowflake", "conn_legacy_ftp")}
     exports = {e["_id"] for e in api.get(f"/integrations/{shop}/exports").json()}
