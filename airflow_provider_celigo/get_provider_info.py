@@ -37,5 +37,5 @@ def get_provider_info() -> dict[str, Any]:
                 "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
             }
         ],
-        "extra-links": [],
+        "extra-links": ["airflow_provider_celigo.links.CeligoJobLink"],
     }

@@ -1,0 +1,410 @@
+"""Operators for integrator.io flows: run one (wait, defer or fire and forget), run an integration's flows,
+enable or disable a flow."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator, conf
+
+from airflow_provider_celigo.errors import CeligoConfigError, CeligoJobError
+from airflow_provider_celigo.jobs import Outcome, outcome, summarize
+from airflow_provider_celigo.links import JOB_ID_XCOM_KEY, JOB_URL_XCOM_KEY, CeligoJobLink, job_url
+from airflow_provider_celigo.outcomes import conclude
+from airflow_provider_celigo.policies import ErrorPolicy, Verdict
+from airflow_provider_celigo.reattach import RunLedger, previous_job
+from airflow_provider_celigo.settings import DEFAULT_CONN_ID
+from airflow_provider_celigo.validation import check_id
+from airflow_provider_celigo.waiting import (
+    DeadlineReached,
+    cancel_and_confirm,
+    deadline_after,
+    deadline_message,
+    positive_seconds,
+    wait_for_job,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_celigo.hooks.celigo import CeligoHook
+
+DEFAULT_POLL_INTERVAL = 30.0
+
+
+def default_deferrable() -> bool:
+    """Return Airflow's ``[operators] default_deferrable`` (False when unset)."""
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def iso_time(value: Any, what: str) -> str | None:
+    """Return a time given as a datetime or an ISO-8601 string as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (naive = UTC).
+
+    Raises CeligoConfigError for anything else.
+    """
+    if value is None or value == "":
+        return None
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise CeligoConfigError(
+                f"{what} is {value!r}; give a datetime or an ISO-8601 string such as '2024-05-01T00:00:00Z'."
+            ) from None
+    if not isinstance(moment, datetime):
+        raise CeligoConfigError(f"{what} is {value!r}; give a datetime or an ISO-8601 string.")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def id_list(value: Any, what: str) -> list[str] | None:
+    """Return a list of integrator.io ids from a list or a comma-separated string; raises CeligoConfigError."""
+    if value is None or value == "" or value == []:
+        return None
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise CeligoConfigError(f"{what} is {value!r}; give a list of ids or a comma-separated string.")
+    return [check_id(item, what) for item in items]
+
+
+class _CeligoOperator(BaseOperator):
+    """What the Celigo operators share: the connection, the lazily imported hook and the deadline."""
+
+    def __init__(self, *, celigo_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.celigo_conn_id = celigo_conn_id
+
+    @cached_property
+    def hook(self) -> CeligoHook:
+        """The sync hook for this task's connection (imported here to keep this module light)."""
+        from airflow_provider_celigo.hooks.celigo import CeligoHook
+
+        return CeligoHook(celigo_conn_id=self.celigo_conn_id)
+
+    def _deadline(self, timeout: float | None) -> float | None:
+        """Return the absolute deadline of this try: now plus the shorter of ``timeout`` and execution_timeout."""
+        limit = self.execution_timeout.total_seconds() if self.execution_timeout else None
+        return deadline_after(timeout, limit)
+
+    def _wait_or_cancel(self, job_id: str, poll_interval: float, deadline: float | None) -> dict[str, Any]:
+        """Wait for the job; at the deadline cancel it and raise CeligoJobError. Returns the final job."""
+        try:
+            return wait_for_job(self.hook, job_id, poll_interval=poll_interval, deadline=deadline, log=self.log)
+        except DeadlineReached as reached:
+            final = cancel_and_confirm(self.hook, job_id, log=self.log) or reached.job
+            message = deadline_message(job_id, final.get("status"), canceled=True)
+            raise CeligoJobError(message, summarize(final)) from None
+
+
+class CeligoRunFlowOperator(_CeligoOperator):
+    """Run an integrator.io flow and (by default) wait for its job.
+
+    :param flow_id: the flow to run (templated).
+    :param export_start_date: ``export.startDate`` of the run: where a delta export starts (templated;
+        a datetime or an ISO-8601 string). Named so it cannot be mistaken for the task's ``start_date``.
+    :param export_end_date: ``export.endDate`` of the run (templated; datetime or ISO-8601 string).
+    :param export_ids: run only these page generators (``_exportIds``; templated; list or comma-separated).
+    :param wait_for_completion: wait for the job to end (default True); False returns right after starting.
+    :param deferrable: wait in the triggerer instead of a worker (default ``[operators] default_deferrable``).
+    :param poll_interval: seconds between job polls (> 0, default 30).
+    :param timeout: seconds this try may wait before the job is canceled and the task fails; the shorter
+        of ``timeout`` and ``execution_timeout`` wins, counted from when the try starts.
+    :param on_errors: ``"fail"`` or ``"warn"`` for a job that completes with record errors.
+    :param max_errors: fail only when the job has more record errors than this (warn below).
+    :param celigo_conn_id: the Celigo connection (default ``celigo_default``).
+
+    Pushes ``celigo_job_id`` and ``celigo_job_url`` to XCom right after starting and returns the job's
+    summary (``jobs.summarize``). Raises CeligoJobError when the job fails, is canceled, completes with
+    more errors than allowed, or outlives the deadline (it is canceled then). On a retry it reattaches to
+    the job the previous try started (see ``airflow_provider_celigo.reattach``).
+    """
+
+    template_fields: Sequence[str] = (
+        "flow_id",
+        "export_start_date",
+        "export_end_date",
+        "export_ids",
+        "celigo_conn_id",
+    )
+    operator_extra_links = (CeligoJobLink(),)
+    ui_color = "#d9f0e6"
+
+    def __init__(
+        self,
+        *,
+        flow_id: str,
+        export_start_date: str | datetime | None = None,
+        export_end_date: str | datetime | None = None,
+        export_ids: list[str] | str | None = None,
+        wait_for_completion: bool = True,
+        deferrable: bool | None = None,
+        poll_interval: float | timedelta = DEFAULT_POLL_INTERVAL,
+        timeout: float | timedelta | None = None,
+        on_errors: str = "fail",
+        max_errors: int | None = None,
+        celigo_conn_id: str = DEFAULT_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(celigo_conn_id=celigo_conn_id, **kwargs)
+        self.flow_id = flow_id
+        self.export_start_date = export_start_date
+        self.export_end_date = export_end_date
+        self.export_ids = export_ids
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
+        self.poll_interval = positive_seconds(poll_interval, "poll_interval") or DEFAULT_POLL_INTERVAL
+        self.timeout = positive_seconds(timeout, "timeout", allow_none=True)
+        self.policy = ErrorPolicy(on_errors=on_errors, max_errors=max_errors)
+        self.job_id: str | None = None
+
+    # -- execute ----------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Start (or reattach to) the flow's job, then wait, defer or return; returns the job summary."""
+        flow_id = check_id(self.flow_id, "flow_id")
+        start_date = iso_time(self.export_start_date, "export_start_date")
+        end_date = iso_time(self.export_end_date, "export_end_date")
+        export_ids = id_list(self.export_ids, "export_ids")
+        deadline = self._deadline(self.timeout)
+        ledger = RunLedger(context, self.log)
+        job = self._previous_job_to_reuse(context, ledger, flow_id)
+        if job is None:
+            record = ledger.note_request(flow_id)
+            self.job_id = self.hook.run_flow(flow_id, start_date=start_date, end_date=end_date, export_ids=export_ids)
+            ledger.note_job(record, self.job_id)
+            self.log.info("Started Celigo flow %s: job %s", flow_id, self.job_id)
+        else:
+            self.job_id = str(job["_id"])
+        context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=self.job_id)
+        if job is None:
+            job = self.hook.get_job(self.job_id)
+        self._push_url(context, job, flow_id)
+        summary = summarize(job)
+        if not self.wait_for_completion:
+            self.log.info("Not waiting for Celigo job %s (wait_for_completion=False)", self.job_id)
+            return summary
+        if summary["outcome"] != Outcome.ACTIVE.value:
+            return self._conclude(summary)
+        if self.deferrable:
+            self._defer(flow_id, deadline)
+        return self._conclude(summarize(self._wait_or_cancel(self.job_id, self.poll_interval, deadline)))
+
+    def _previous_job_to_reuse(self, context: Context, ledger: RunLedger, flow_id: str) -> dict[str, Any] | None:
+        """On a retry, return the previous try's job when it is still active or ended well; else None."""
+        try_number = getattr(context.get("ti"), "try_number", 1) or 1
+        if try_number <= 1:
+            return None
+        job = previous_job(self.hook, context, ledger, flow_id)
+        if job is None:
+            self.log.info("Try %s: no job of a previous try to reattach to; starting a new run", try_number)
+            return None
+        state = outcome(job)
+        if state is Outcome.ACTIVE:
+            self.log.info("Try %s: reattaching to Celigo job %s (%s)", try_number, job["_id"], job.get("status"))
+            return job
+        accepted = state is Outcome.SUCCESS or (
+            state is Outcome.SUCCESS_WITH_ERRORS and self.policy.judge(summarize(job)["num_error"]) is not Verdict.FAIL
+        )
+        if accepted:
+            self.log.info("Try %s: Celigo job %s of a previous try already completed", try_number, job["_id"])
+            return job
+        self.log.info(
+            "Try %s: the previous Celigo job %s ended %s; starting a new run", try_number, job["_id"], state.value
+        )
+        return None
+
+    def _push_url(self, context: Context, job: dict[str, Any], flow_id: str) -> None:
+        integration_id = job.get("_integrationId") if isinstance(job.get("_integrationId"), str) else None
+        url = job_url(self.hook.settings.ui_url, flow_id, integration_id)
+        context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=url)
+        self.log.info("Celigo job %s in integrator.io: %s", self.job_id, url)
+
+    def _defer(self, flow_id: str, deadline: float | None) -> None:
+        from airflow_provider_celigo.triggers.jobs import CeligoJobTrigger
+
+        trigger = CeligoJobTrigger(
+            job_id=self.job_id,
+            flow_id=flow_id,
+            celigo_conn_id=self.celigo_conn_id,
+            poll_interval=self.poll_interval,
+            deadline=deadline,
+        )
+        # The trigger owns the deadline: a framework timeout would skip execute_complete and leak the job.
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=None)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Finish after the trigger fired; returns the job summary or raises CeligoJobError."""
+        self.job_id = event.get("job_id") or self.job_id
+        summary = event.get("summary")
+        if event.get("status") == "timeout":
+            raise CeligoJobError(str(event.get("message")), summary)
+        if not isinstance(summary, dict):
+            raise CeligoJobError(
+                f"{event.get('message')}; the job may still be running: a retry of this task reattaches to it",
+                summary,
+            )
+        return self._conclude(summary)
+
+    def _conclude(self, summary: dict[str, Any]) -> dict[str, Any]:
+        return conclude(summary, policy=self.policy, hook=self.hook, log=self.log)
+
+    def on_kill(self) -> None:
+        """Cancel the job this try started or reattached to, and wait a few seconds for ``canceled``."""
+        if self.job_id:
+            cancel_and_confirm(self.hook, self.job_id, log=self.log)
+
+
+class CeligoFlowStateOperator(_CeligoOperator):
+    """Enable or disable an integrator.io flow (``PATCH /flows/{id}`` on ``/disabled``).
+
+    :param flow_id: the flow (templated).
+    :param enabled: True to enable the flow, False to disable it.
+    :param celigo_conn_id: the Celigo connection.
+
+    Returns ``{"flow_id", "enabled"}``; raises CeligoApiError when integrator.io refuses.
+    """
+
+    template_fields: Sequence[str] = ("flow_id", "celigo_conn_id")
+    ui_color = "#d9f0e6"
+
+    def __init__(self, *, flow_id: str, enabled: bool, celigo_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(celigo_conn_id=celigo_conn_id, **kwargs)
+        if not isinstance(enabled, bool):
+            raise CeligoConfigError(f"enabled is {enabled!r}; give True (enable the flow) or False (disable it).")
+        self.flow_id = flow_id
+        self.enabled = enabled
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Switch the flow; returns ``{"flow_id", "enabled"}``."""
+        flow_id = check_id(self.flow_id, "flow_id")
+        self.hook.set_flow_enabled(flow_id, self.enabled)
+        self.log.info("Celigo flow %s %s", flow_id, "enabled" if self.enabled else "disabled")
+        return {"flow_id": flow_id, "enabled": self.enabled}
+
+
+def run_order(flows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str | None]]:
+    """Return the flows in the order integrator.io runs them, each with the flow that chains to it (or None).
+
+    Flows keep the integration's list order, except that a flow named in another flow's ``_runNextFlowIds``
+    comes right after that flow (depth first). Each flow appears once, even in a cycle.
+    """
+    by_id = {flow["_id"]: flow for flow in flows if isinstance(flow, dict) and isinstance(flow.get("_id"), str)}
+    chained = {next_id for flow in by_id.values() for next_id in flow.get("_runNextFlowIds") or [] if next_id in by_id}
+    order: list[tuple[dict[str, Any], str | None]] = []
+    seen: set[str] = set()
+
+    def visit(flow: dict[str, Any], predecessor: str | None) -> None:
+        if flow["_id"] in seen:
+            return
+        seen.add(flow["_id"])
+        order.append((flow, predecessor))
+        for next_id in flow.get("_runNextFlowIds") or []:
+            if next_id in by_id:
+                visit(by_id[next_id], flow["_id"])
+
+    for flow in by_id.values():
+        if flow["_id"] not in chained:
+            visit(flow, None)
+    for flow in by_id.values():  # flows reachable only inside a cycle
+        visit(flow, None)
+    return order
+
+
+class CeligoRunIntegrationFlowsOperator(_CeligoOperator):
+    """Run the enabled flows of an integration one after another, waiting for each job.
+
+    The order is integrator.io's: the integration's flow list (``GET /integrations/{id}/flows``), with each
+    flow named in another flow's ``_runNextFlowIds`` right after that flow. integrator.io starts a chained
+    flow by itself when its predecessor completes, so for a chained flow the operator first looks, for up to
+    ``chain_grace`` seconds, for a run created since the predecessor's; it starts the flow itself only when
+    none appears. Disabled flows are skipped. The first job that fails (under the error policy) fails the task
+    and stops the sequence.
+
+    :param integration_id: the integration (templated).
+    :param poll_interval: seconds between job polls (> 0).
+    :param timeout: seconds the whole sequence may take; at the deadline the running job is canceled.
+    :param chain_grace: seconds to wait for integrator.io to start a chained flow (> 0, default 30).
+    :param on_errors: ``"fail"`` or ``"warn"``; :param max_errors: threshold (see CeligoRunFlowOperator).
+    :param celigo_conn_id: the Celigo connection.
+
+    Returns the list of job summaries in run order; pushes each job's id and link to XCom as it starts.
+    Runs in a worker (not deferrable) and starts the sequence again on a retry.
+    """
+
+    template_fields: Sequence[str] = ("integration_id", "celigo_conn_id")
+    operator_extra_links = (CeligoJobLink(),)
+    ui_color = "#d9f0e6"
+
+    def __init__(
+        self,
+        *,
+        integration_id: str,
+        poll_interval: float | timedelta = DEFAULT_POLL_INTERVAL,
+        timeout: float | timedelta | None = None,
+        chain_grace: float | timedelta = 30.0,
+        on_errors: str = "fail",
+        max_errors: int | None = None,
+        celigo_conn_id: str = DEFAULT_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(celigo_conn_id=celigo_conn_id, **kwargs)
+        self.integration_id = integration_id
+        self.poll_interval = positive_seconds(poll_interval, "poll_interval") or DEFAULT_POLL_INTERVAL
+        self.timeout = positive_seconds(timeout, "timeout", allow_none=True)
+        self.chain_grace = positive_seconds(chain_grace, "chain_grace") or 30.0
+        self.policy = ErrorPolicy(on_errors=on_errors, max_errors=max_errors)
+        self.job_id: str | None = None
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        """Run the flows in order; returns their job summaries. Raises CeligoJobError at the first failure."""
+        integration_id = check_id(self.integration_id, "integration_id")
+        deadline = self._deadline(self.timeout)
+        flows = list(self.hook.paginate(f"/integrations/{integration_id}/flows"))
+        self.log.info("Integration %s has %d flows", integration_id, len(flows))
+        started: dict[str, dict[str, Any]] = {}
+        summaries: list[dict[str, Any]] = []
+        for flow, predecessor in run_order(flows):
+            flow_id = check_id(flow["_id"], "flow id")
+            if flow.get("disabled"):
+                self.log.info("Skipping disabled flow %s (%s)", flow_id, flow.get("name"))
+                continue
+            before = started.get(predecessor) if predecessor else None
+            job_id = self._chained_run(flow_id, before) if before else None
+            if job_id is None:
+                job_id = self.hook.run_flow(flow_id)
+                self.log.info("Started Celigo flow %s (%s): job %s", flow_id, flow.get("name"), job_id)
+            self.job_id = job_id
+            context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=job_id)
+            context["ti"].xcom_push(
+                key=JOB_URL_XCOM_KEY, value=job_url(self.hook.settings.ui_url, flow_id, flow.get("_integrationId"))
+            )
+            job = self._wait_or_cancel(job_id, self.poll_interval, deadline)
+            started[flow_id] = job
+            summaries.append(conclude(summarize(job), policy=self.policy, hook=self.hook, log=self.log))
+        return summaries
+
+    def _chained_run(self, flow_id: str, predecessor_job: dict[str, Any]) -> str | None:
+        """Return the id of the run integrator.io started for a chained flow, waiting up to ``chain_grace``."""
+        since = predecessor_job.get("createdAt")
+        give_up = time.monotonic() + self.chain_grace
+        while True:
+            jobs = list(self.hook.iter_jobs(_flowId=flow_id, type="flow", createdAt_gte=since))
+            if jobs:
+                self.log.info("Chained flow %s was started by integrator.io: job %s", flow_id, jobs[0]["_id"])
+                return str(jobs[0]["_id"])
+            if time.monotonic() >= give_up:
+                self.log.info("integrator.io did not start chained flow %s; starting it", flow_id)
+                return None
+            time.sleep(min(self.poll_interval, self.chain_grace))
+
+    def on_kill(self) -> None:
+        """Cancel the job currently running, and wait a few seconds for ``canceled``."""
+        if self.job_id:
+            cancel_and_confirm(self.hook, self.job_id, log=self.log)

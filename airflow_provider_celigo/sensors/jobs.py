@@ -1,0 +1,195 @@
+"""Sensors that wait on integrator.io jobs: a given job, or the next run of a flow on integrator.io's schedule.
+
+Both work in ``poke`` and ``reschedule`` mode and with ``deferrable=True`` (the wait then happens in
+the triggerer through ``CeligoJobTrigger``). A sensor never cancels a job: it did not start it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk.exceptions import AirflowSensorTimeout
+
+from airflow_provider_celigo.errors import CeligoConfigError, CeligoJobError
+from airflow_provider_celigo.jobs import is_terminal, summarize
+from airflow_provider_celigo.links import CeligoJobLink
+from airflow_provider_celigo.outcomes import conclude
+from airflow_provider_celigo.policies import ErrorPolicy
+from airflow_provider_celigo.settings import DEFAULT_CONN_ID
+from airflow_provider_celigo.validation import check_id
+from airflow_provider_celigo.waiting import positive_seconds, progress_line
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_celigo.hooks.celigo import CeligoHook
+
+
+def _default_deferrable() -> bool:
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class _CeligoJobSensorBase(BaseSensorOperator):
+    """What both sensors share: connection, hook, error policy, deferral and the trigger's answer."""
+
+    operator_extra_links = (CeligoJobLink(),)
+    ui_color = "#e6f1f2"
+
+    def __init__(
+        self,
+        *,
+        celigo_conn_id: str = DEFAULT_CONN_ID,
+        on_errors: str = "fail",
+        max_errors: int | None = None,
+        deferrable: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.celigo_conn_id = celigo_conn_id
+        self.policy = ErrorPolicy(on_errors=on_errors, max_errors=max_errors)
+        self.deferrable = _default_deferrable() if deferrable is None else bool(deferrable)
+        positive_seconds(self.poke_interval, "poke_interval")
+
+    @cached_property
+    def hook(self) -> CeligoHook:
+        """The sync hook for this task's connection (imported lazily)."""
+        from airflow_provider_celigo.hooks.celigo import CeligoHook
+
+        return CeligoHook(celigo_conn_id=self.celigo_conn_id)
+
+    def _finish(self, job: dict[str, Any]) -> PokeReturnValue:
+        """Return the poke answer for a job: not done while active, else done with its (judged) summary."""
+        if not is_terminal(job):
+            return PokeReturnValue(is_done=False)
+        return PokeReturnValue(is_done=True, xcom_value=self._conclude(summarize(job)))
+
+    def _conclude(self, summary: dict[str, Any]) -> dict[str, Any]:
+        return conclude(summary, policy=self.policy, hook=self.hook, log=self.log)
+
+    def _defer_to_trigger(self, **trigger_args: Any) -> None:
+        from airflow_provider_celigo.triggers.jobs import CeligoJobTrigger
+
+        trigger = CeligoJobTrigger(
+            celigo_conn_id=self.celigo_conn_id,
+            poll_interval=self.poke_interval,
+            deadline=time.time() + self.timeout,
+            cancel_on_deadline=False,
+            cancel_on_kill=False,
+            **trigger_args,
+        )
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=None)
+
+    def execute(self, context: Context) -> Any:
+        """Poke once; when not done and deferrable, defer to the trigger, else wait like any sensor."""
+        if not self.deferrable:
+            return super().execute(context)
+        answer = self.poke(context)
+        if isinstance(answer, PokeReturnValue) and answer.is_done:
+            return answer.xcom_value
+        self._defer_to_trigger(**self._trigger_target(context))
+        return None
+
+    def _trigger_target(self, context: Context) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Finish after the trigger fired; returns the job summary. Raises AirflowSensorTimeout or CeligoJobError."""
+        summary = event.get("summary")
+        if event.get("status") == "timeout":
+            raise AirflowSensorTimeout(f"{event.get('message')} (sensor timeout {self.timeout:g}s)")
+        if not isinstance(summary, dict):
+            raise CeligoJobError(str(event.get("message")), summary)
+        return self._conclude(summary)
+
+
+class CeligoJobSensor(_CeligoJobSensorBase):
+    """Wait until a Celigo job ends; fail when it failed, was canceled or has more errors than allowed.
+
+    :param job_id: the job to watch (templated), e.g. ``"{{ ti.xcom_pull('run', key='celigo_job_id') }}"``.
+    :param on_errors: ``"fail"`` or ``"warn"`` for a job that completes with record errors.
+    :param max_errors: fail only above this many record errors.
+    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
+    :param celigo_conn_id: the Celigo connection.
+
+    Returns (XCom ``return_value``) the job summary. Other arguments as ``BaseSensorOperator``
+    (``poke_interval``, ``timeout``, ``mode``, ``soft_fail`` ...).
+    """
+
+    template_fields: Sequence[str] = ("job_id", "celigo_conn_id")
+
+    def __init__(self, *, job_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """Read the job once and log one line; done when it has ended."""
+        job = self.hook.get_job(check_id(self.job_id, "job_id"))
+        self.log.info(progress_line(job, self._elapsed(context)))
+        return self._finish(job)
+
+    def _elapsed(self, context: Context) -> float:
+        started = getattr(context.get("ti"), "start_date", None)
+        if isinstance(started, datetime):
+            return max(0.0, (datetime.now(started.tzinfo) - started).total_seconds())
+        return 0.0
+
+    def _trigger_target(self, context: Context) -> dict[str, Any]:
+        return {"job_id": check_id(self.job_id, "job_id")}
+
+
+class CeligoFlowRunSensor(_CeligoJobSensorBase):
+    """Wait for the newest run of a flow created at or after a moment to end (flows on integrator.io's schedule).
+
+    :param flow_id: the flow (templated).
+    :param created_after: consider only runs created at or after this time (templated; datetime or ISO-8601).
+        Default: the DAG run's data interval start, else its logical date, else when the DAG run was queued.
+    :param on_errors: ``"fail"`` or ``"warn"``; :param max_errors: threshold (see CeligoJobSensor).
+    :param deferrable: wait in the triggerer.
+    :param celigo_conn_id: the Celigo connection.
+
+    Returns the job summary. Until a run appears the sensor keeps waiting (``timeout`` bounds it).
+    """
+
+    template_fields: Sequence[str] = ("flow_id", "created_after", "celigo_conn_id")
+
+    def __init__(self, *, flow_id: str, created_after: str | datetime | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flow_id = flow_id
+        self.created_after = created_after
+
+    def _since(self, context: Context) -> str:
+        """Return the ISO-8601 lower bound for the run's ``createdAt``."""
+        from airflow_provider_celigo.operators.flows import iso_time
+
+        if self.created_after:
+            return str(iso_time(self.created_after, "created_after"))
+        for key in ("data_interval_start", "logical_date"):
+            value = context.get(key)
+            if isinstance(value, datetime):
+                return str(iso_time(value, key))
+        dag_run = context.get("dag_run")
+        for attribute in ("run_after", "queued_at", "start_date"):
+            value = getattr(dag_run, attribute, None)
+            if isinstance(value, datetime):
+                return str(iso_time(value, attribute))
+        raise CeligoConfigError("created_after is not set and the DAG run has no date to default to; set it")
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """Look for the flow's newest run since ``created_after``; done when it has ended."""
+        flow_id = check_id(self.flow_id, "flow_id")
+        since = self._since(context)
+        job = next(iter(self.hook.iter_jobs(_flowId=flow_id, type="flow", createdAt_gte=since)), None)
+        if job is None:
+            self.log.info("No run of Celigo flow %s created since %s yet", flow_id, since)
+            return PokeReturnValue(is_done=False)
+        self.log.info(progress_line(job))
+        return self._finish(job)
+
+    def _trigger_target(self, context: Context) -> dict[str, Any]:
+        # The trigger looks the newest run up again, so a run that starts meanwhile is not missed.
+        return {"job_id": None, "flow_id": check_id(self.flow_id, "flow_id"), "created_after": self._since(context)}

@@ -1,0 +1,197 @@
+"""``CeligoJobTrigger``: watch a flow job from the triggerer until it ends or its deadline passes.
+
+Events carry ``{"status", "job_id", "job_status", "summary", "message"}`` where ``status`` is
+
+- ``success``: the job completed (the task applies its error policy to ``summary``);
+- ``error``: the job failed, or the API kept failing (then ``job_status`` is None and the job may still run);
+- ``canceled``: the job was canceled (by someone else);
+- ``timeout``: the deadline passed; the job was canceled first unless ``cancel_on_deadline`` is False.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_celigo.jobs import job_status, summarize
+from airflow_provider_celigo.settings import DEFAULT_CONN_ID
+from airflow_provider_celigo.validation import check_id
+from airflow_provider_celigo.waiting import (
+    CANCEL_CONFIRM_POLL,
+    CANCEL_CONFIRM_SECONDS,
+    deadline_message,
+    parse_deadline,
+    positive_seconds,
+    progress_line,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook
+
+CLASSPATH = "airflow_provider_celigo.triggers.jobs.CeligoJobTrigger"
+KILL_CANCEL_SECONDS = 15.0
+_EVENT_STATUS = {"completed": "success", "failed": "error", "canceled": "canceled"}
+
+
+class CeligoJobTrigger(BaseTrigger):
+    """Poll a Celigo job with the async hook until it ends, then fire one event.
+
+    :param job_id: the flow job to watch. When None, the trigger first waits for the newest flow job of
+        ``flow_id`` created at or after ``created_after`` (a flow run started by integrator.io's schedule).
+    :param flow_id: the job's flow (for messages, and to find the job when ``job_id`` is None).
+    :param celigo_conn_id: the Celigo connection.
+    :param poll_interval: seconds between polls (> 0).
+    :param deadline: absolute deadline as epoch seconds or an ISO-8601 string; None = wait forever.
+    :param cancel_on_deadline: cancel the job when the deadline passes (the task started it).
+    :param cancel_on_kill: cancel the job when a user kills the deferred task.
+    :param created_after: ISO-8601 time, only used to find the job when ``job_id`` is None.
+    """
+
+    def __init__(
+        self,
+        job_id: str | None,
+        flow_id: str | None = None,
+        celigo_conn_id: str = DEFAULT_CONN_ID,
+        poll_interval: float = 30.0,
+        deadline: float | str | None = None,
+        cancel_on_deadline: bool = True,
+        cancel_on_kill: bool = True,
+        created_after: str | None = None,
+    ) -> None:
+        super().__init__()
+        if job_id is None and (flow_id is None or created_after is None):
+            raise ValueError("CeligoJobTrigger needs a job_id, or a flow_id and created_after to find the job")
+        self.job_id = check_id(job_id, "job id") if job_id is not None else None
+        self.flow_id = check_id(flow_id, "flow id") if flow_id is not None else None
+        self.celigo_conn_id = celigo_conn_id
+        self.poll_interval = positive_seconds(poll_interval, "poll_interval") or 30.0
+        self.deadline = parse_deadline(deadline)
+        self.cancel_on_deadline = cancel_on_deadline
+        self.cancel_on_kill = cancel_on_kill
+        self.created_after = created_after
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the stable class path and the keyword arguments that rebuild this trigger."""
+        return (
+            CLASSPATH,
+            {
+                "job_id": self.job_id,
+                "flow_id": self.flow_id,
+                "celigo_conn_id": self.celigo_conn_id,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+                "cancel_on_deadline": self.cancel_on_deadline,
+                "cancel_on_kill": self.cancel_on_kill,
+                "created_after": self.created_after,
+            },
+        )
+
+    def _make_hook(self) -> CeligoAsyncHook:
+        from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook
+
+        return CeligoAsyncHook(self.celigo_conn_id)
+
+    def _deadline_passed(self) -> bool:
+        return self.deadline is not None and time.time() >= self.deadline
+
+    async def _sleep(self) -> None:
+        delay = self.poll_interval
+        if self.deadline is not None:
+            delay = max(0.0, min(delay, self.deadline - time.time()))
+        await asyncio.sleep(delay)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until the job ends or the deadline passes; yield one event (see the module docstring)."""
+        hook = self._make_hook()
+        try:
+            event = await self._watch(hook)
+        except Exception as error:  # the hook already retried transient failures; report the rest
+            event = self._event("error", None, None, f"Celigo job {self.job_id}: watching failed: {error}")
+        finally:
+            await hook.aclose()
+        yield TriggerEvent(event)
+
+    async def _watch(self, hook: CeligoAsyncHook) -> dict[str, Any]:
+        if self.job_id is None:
+            found = await self._find_job(hook)
+            if found is None:
+                return self._event("timeout", None, None, f"no run of flow {self.flow_id} before the deadline")
+        began = time.monotonic()
+        while True:
+            job = await hook.get_job(str(self.job_id))
+            status = job_status(job)
+            self.log.info(progress_line(job, time.monotonic() - began))
+            if status in _EVENT_STATUS:
+                summary = summarize(job)
+                return self._event(_EVENT_STATUS[status], job, summary, f"Celigo job {self.job_id} {status}")
+            if self._deadline_passed():
+                return await self._on_deadline(hook, job)
+            await self._sleep()
+
+    async def _find_job(self, hook: CeligoAsyncHook) -> str | None:
+        """Wait for the newest flow job created after ``created_after``; set and return its id (None at deadline)."""
+        while True:
+            jobs = await hook.list_jobs(_flowId=self.flow_id, type="flow", createdAt_gte=self.created_after)
+            if jobs:
+                self.job_id = check_id(jobs[0].get("_id"), "job id")
+                self.log.info("Found Celigo job %s of flow %s", self.job_id, self.flow_id)
+                return self.job_id
+            self.log.info("No run of Celigo flow %s created after %s yet", self.flow_id, self.created_after)
+            if self._deadline_passed():
+                return None
+            await self._sleep()
+
+    async def _on_deadline(self, hook: CeligoAsyncHook, job: dict[str, Any]) -> dict[str, Any]:
+        job_id = str(self.job_id)
+        if not self.cancel_on_deadline:
+            message = deadline_message(job_id, job.get("status"), canceled=False)
+            return self._event("timeout", job, summarize(job), message)
+        final = await self._cancel(hook, job_id, confirm_seconds=CANCEL_CONFIRM_SECONDS) or job
+        return self._event("timeout", final, summarize(final), deadline_message(job_id, final.get("status"), True))
+
+    async def _cancel(self, hook: CeligoAsyncHook, job_id: str, *, confirm_seconds: float) -> dict[str, Any] | None:
+        """Cancel the job and poll briefly for its end; return its last document (None if unreadable)."""
+        self.log.warning("Canceling Celigo job %s", job_id)
+        try:
+            await hook.cancel_job(job_id)
+        except Exception as error:
+            self.log.warning("Cancel request for Celigo job %s failed: %s", job_id, error)
+        give_up = time.monotonic() + confirm_seconds
+        job: dict[str, Any] | None = None
+        try:
+            while True:
+                job = await hook.get_job(job_id)
+                if job.get("status") in _EVENT_STATUS or time.monotonic() >= give_up:
+                    self.log.info("Celigo job %s is %s after the cancel request", job_id, job.get("status"))
+                    return job
+                await asyncio.sleep(CANCEL_CONFIRM_POLL)
+        except Exception as error:
+            self.log.warning("Could not read Celigo job %s after the cancel request: %s", job_id, error)
+            return job
+
+    async def on_kill(self) -> None:
+        """Cancel the job when a user kills the deferred task (bounded in time; errors are only logged)."""
+        if not self.cancel_on_kill or self.job_id is None:
+            return
+        hook = self._make_hook()
+        try:
+            await asyncio.wait_for(self._cancel(hook, self.job_id, confirm_seconds=0), timeout=KILL_CANCEL_SECONDS)
+        except asyncio.TimeoutError:
+            self.log.warning("Canceling Celigo job %s took longer than %ss", self.job_id, KILL_CANCEL_SECONDS)
+        finally:
+            await hook.aclose()
+
+    def _event(
+        self, status: str, job: dict[str, Any] | None, summary: dict[str, Any] | None, message: str
+    ) -> dict[str, Any]:
+        return {
+            "status": status,
+            "job_id": self.job_id,
+            "job_status": job.get("status") if job else None,
+            "summary": summary,
+            "message": message,
+        }
