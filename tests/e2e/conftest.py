@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from harness import AirflowHome, migrate_template_db
+
+from airflow_provider_celigo.dag_testing import AirflowHome, migrate_template_db
 
 if TYPE_CHECKING:
     from airflow_provider_celigo.emulator.server import EmulatorServer

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from harness import AirflowHome
 
+from airflow_provider_celigo.dag_testing import AirflowHome
 from airflow_provider_celigo.emulator.seeds import DEMO_IDS
 
 if TYPE_CHECKING:

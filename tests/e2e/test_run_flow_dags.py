@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from harness import AirflowHome, DagTestResult
 
+from airflow_provider_celigo.dag_testing import AirflowHome, DagTestResult
 from airflow_provider_celigo.emulator.seeds import DEMO_IDS
 
 if TYPE_CHECKING:

@@ -15,7 +15,8 @@ database copied from one migrated per test session, runs the command in a subpro
   the in-line trigger's lines) and also reads any files that do appear in the log folder
   (``dag_id=<dag>/run_id=<run>/task_id=<task>/attempt=<n>.log``, Airflow's default layout).
 
-Usage (fixtures in ``tests/e2e/conftest.py``)::
+It ships with the provider so that users can test their own Celigo DAGs the same way, against the local
+emulator (``airflow_provider_celigo.testing``). Usage (our fixtures are in ``tests/e2e/conftest.py``)::
 
     def test_my_dag(airflow_home):
         airflow_home.set_connection("celigo_default", {"conn_type": "celigo", "password": "...", "extra": {...}})
