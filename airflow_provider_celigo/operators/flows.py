@@ -6,14 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
-
-from airflow.sdk import BaseOperator, conf
 
 from airflow_provider_celigo.errors import CeligoConfigError, CeligoJobError
 from airflow_provider_celigo.jobs import Outcome, outcome, summarize
 from airflow_provider_celigo.links import JOB_ID_XCOM_KEY, JOB_URL_XCOM_KEY, CeligoJobLink, job_url
+from airflow_provider_celigo.operators.base import CeligoBaseOperator, default_deferrable
 from airflow_provider_celigo.outcomes import conclude
 from airflow_provider_celigo.policies import ErrorPolicy, Verdict
 from airflow_provider_celigo.reattach import RunLedger, previous_job
@@ -31,14 +29,8 @@ from airflow_provider_celigo.waiting import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_celigo.hooks.celigo import CeligoHook
 
 DEFAULT_POLL_INTERVAL = 30.0
-
-
-def default_deferrable() -> bool:
-    """Return Airflow's ``[operators] default_deferrable`` (False when unset)."""
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 def iso_time(value: Any, what: str) -> str | None:
@@ -74,19 +66,8 @@ def id_list(value: Any, what: str) -> list[str] | None:
     return [check_id(item, what) for item in items]
 
 
-class _CeligoOperator(BaseOperator):
-    """What the Celigo operators share: the connection, the lazily imported hook and the deadline."""
-
-    def __init__(self, *, celigo_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.celigo_conn_id = celigo_conn_id
-
-    @cached_property
-    def hook(self) -> CeligoHook:
-        """The sync hook for this task's connection (imported here to keep this module light)."""
-        from airflow_provider_celigo.hooks.celigo import CeligoHook
-
-        return CeligoHook(celigo_conn_id=self.celigo_conn_id)
+class _CeligoOperator(CeligoBaseOperator):
+    """What the flow operators share: the deadline of a try and waiting on a job until it."""
 
     def _deadline(self, timeout: float | None) -> float | None:
         """Return the absolute deadline of this try: now plus the shorter of ``timeout`` and execution_timeout."""

@@ -8,38 +8,16 @@ work can be done from ``@task`` code with ``CeligoHook().<method>(...)``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
 from airflow_provider_celigo.errors import CeligoConfigError, CeligoError
+from airflow_provider_celigo.operators.base import CeligoBaseOperator
 from airflow_provider_celigo.resource_types import ResourceType, as_resource_type
-from airflow_provider_celigo.settings import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_celigo.hooks.celigo import CeligoHook
     from airflow_provider_celigo.hooks.resources import IfExists, MaskedSecrets, UpdateStrategy
-
-
-class CeligoBaseOperator(BaseOperator):
-    """What the resource operators share: the Celigo connection and the lazily imported hook.
-
-    :param celigo_conn_id: the Celigo connection (default ``celigo_default``).
-    """
-
-    def __init__(self, *, celigo_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.celigo_conn_id = celigo_conn_id
-
-    @cached_property
-    def hook(self) -> CeligoHook:
-        """The sync hook for this task's connection (imported here to keep this module light)."""
-        from airflow_provider_celigo.hooks.celigo import CeligoHook
-
-        return CeligoHook(celigo_conn_id=self.celigo_conn_id)
 
 
 def _optional_type(value: ResourceType | str | None) -> ResourceType | None:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider_celigo.errors import CeligoConfigError, CeligoJobError
 from airflow_provider_celigo.jobs import is_terminal, summarize
 from airflow_provider_celigo.links import CeligoJobLink
+from airflow_provider_celigo.operators.base import CeligoHookMixin, default_deferrable
 from airflow_provider_celigo.outcomes import conclude
 from airflow_provider_celigo.policies import ErrorPolicy
 from airflow_provider_celigo.settings import DEFAULT_CONN_ID
@@ -27,14 +27,8 @@ from airflow_provider_celigo.waiting import positive_seconds, progress_line
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_celigo.hooks.celigo import CeligoHook
 
-
-def _default_deferrable() -> bool:
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
-
-
-class _CeligoJobSensorBase(BaseSensorOperator):
+class _CeligoJobSensorBase(CeligoHookMixin, BaseSensorOperator):
     """What both sensors share: connection, hook, error policy, deferral and the trigger's answer."""
 
     operator_extra_links = (CeligoJobLink(),)
@@ -52,15 +46,8 @@ class _CeligoJobSensorBase(BaseSensorOperator):
         super().__init__(**kwargs)
         self.celigo_conn_id = celigo_conn_id
         self.policy = ErrorPolicy(on_errors=on_errors, max_errors=max_errors)
-        self.deferrable = _default_deferrable() if deferrable is None else bool(deferrable)
+        self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
         positive_seconds(self.poke_interval, "poke_interval")
-
-    @cached_property
-    def hook(self) -> CeligoHook:
-        """The sync hook for this task's connection (imported lazily)."""
-        from airflow_provider_celigo.hooks.celigo import CeligoHook
-
-        return CeligoHook(celigo_conn_id=self.celigo_conn_id)
 
     def _finish(self, job: dict[str, Any]) -> PokeReturnValue:
         """Return the poke answer for a job: not done while active, else done with its (judged) summary."""

@@ -1,0 +1,42 @@
+"""What every Celigo operator and sensor shares: the connection id, the lazily imported hook, deferral default."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator, conf
+
+from airflow_provider_celigo.settings import DEFAULT_CONN_ID
+
+if TYPE_CHECKING:
+    from airflow_provider_celigo.hooks.celigo import CeligoHook
+
+
+def default_deferrable() -> bool:
+    """Return Airflow's ``[operators] default_deferrable`` (False when unset)."""
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class CeligoHookMixin:
+    """Gives a task a ``hook`` for its ``celigo_conn_id``, imported on first use to keep DAG parsing light."""
+
+    celigo_conn_id: str
+
+    @cached_property
+    def hook(self) -> CeligoHook:
+        """The sync hook for this task's connection."""
+        from airflow_provider_celigo.hooks.celigo import CeligoHook
+
+        return CeligoHook(celigo_conn_id=self.celigo_conn_id)
+
+
+class CeligoBaseOperator(CeligoHookMixin, BaseOperator):
+    """Base of the Celigo operators.
+
+    :param celigo_conn_id: the Celigo connection (default ``celigo_default``).
+    """
+
+    def __init__(self, *, celigo_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.celigo_conn_id = celigo_conn_id
