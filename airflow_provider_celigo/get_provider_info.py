@@ -28,6 +28,28 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_celigo.hooks.celigo"],
             }
         ],
+        "operators": [
+            {
+                "integration-name": "Celigo integrator.io",
+                "python-modules": [
+                    "airflow_provider_celigo.operators.flows",
+                    "airflow_provider_celigo.operators.integrations",
+                    "airflow_provider_celigo.operators.resources",
+                ],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "Celigo integrator.io",
+                "python-modules": ["airflow_provider_celigo.sensors.jobs"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Celigo integrator.io",
+                "python-modules": ["airflow_provider_celigo.triggers.jobs"],
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "celigo",
