@@ -32,13 +32,20 @@ API (every call is bounded in time; failures raise ``DeploymentError`` with the 
 * ``query(sql, params)``: read-only SQL on the metadata DB (e.g. ``job``, ``trigger``, ``slot_pool``).
 * ``observe(dag_id, run_id, interval=0.25, task_ids=None)``: context manager sampling TI states in the
   background; its ``StateObserver`` has ``states`` ((task_id, map_index) -> set of states seen),
-  ``peak_by_state`` and ``peak_active`` (most TIs queued, running or deferred at once), and ``sample()``.
+  ``peak_by_state`` and ``peak_active`` (most TIs queued, running or deferred at once), ``errors`` (DB
+  errors met while sampling), and ``sample()`` to take one sample now.
 * ``logs_text()``: every task, trigger and daemon log concatenated (for token scans); ``log_files()``;
   ``task_log_files(dag_id, run_id, task_id, map_index=-1)``: ``attempt=N.log`` and, for a deferred task, the
   triggerer's ``attempt=N.log.trigger.<triggerer job id>.log``.
 * ``pids()`` -> {daemon name: group leader pid}; ``group_pids(name)`` -> every live pid in that group;
   ``restart_triggerer(timeout)``: stop the triggerer's group, start a new one and wait for its heartbeat;
   ``start_daemon(name)`` / ``stop_daemon(name)`` for any of ``DAEMONS``.
+
+Gotchas: daemons left by a crashed session are found through ``REGISTRY`` (one JSON record per deployment)
+and stopped at the next ``start()``. Airflow 3.3.2 can fail a deferred task whose trigger fires within
+``[workers] min_heartbeat_interval`` (5 s) of ``defer()``: the stale "success" of the deferring worker reaches
+the scheduler after the resumed try was queued (apache/airflow#66374, #71580, #72716). Tests with very short
+deferrals pass ``env={"AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "2"}`` and make the deferral outlast it.
 """
 
 from __future__ import annotations
@@ -239,6 +246,8 @@ class StateObserver:
         self.states: dict[tuple[str, int], set[str]] = {}
         self.peak_by_state: dict[str, int] = {}
         self.peak_active = 0
+        self.errors: list[str] = []
+        self.slowest_sample = 0.0
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"observe-{run_id}", daemon=True)
@@ -249,8 +258,9 @@ class StateObserver:
             self._stop.wait(self.interval)
 
     def sample(self) -> None:
-        """Take one sample now."""
-        with contextlib.suppress(sqlite3.Error):
+        """Take one sample now (a DB error is recorded in ``errors``, not raised)."""
+        began = time.monotonic()
+        try:
             rows = self.deployment.query(
                 "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = ? AND run_id = ?",
                 (self.dag_id, self.run_id),
@@ -267,6 +277,9 @@ class StateObserver:
             active = sum(counts.get(state, 0) for state in ACTIVE_TI_STATES)
             self.peak_active = max(self.peak_active, active)
             self.samples += 1
+        except sqlite3.Error as error:
+            self.errors.append(f"{type(error).__name__}: {error}")
+        self.slowest_sample = max(self.slowest_sample, time.monotonic() - began)
 
     def start(self) -> None:
         self._thread.start()

@@ -7,9 +7,12 @@ and one emulator (in this process) serve three runs of ``dags/pool_cap_dag.py``,
    ``airflow-celigo pools sync`` (3 slots, deferred included); 6 deferrable + 6 blocking tasks.
    The emulator never has more than 3 jobs running, every task succeeds, every flow runs once, and every
    deferrable task went through the triggerer.
-2. **triggerer cap**: level 2, the pool widened to 12 slots so 12 triggers poll at once (1 s poll interval,
-   0.5 s emulated latency on job reads). Once every task has deferred, only the triggerer calls the emulator;
-   from then on it never has more than 2 requests in flight.
+2. **triggerer cap**: level 2, the pool widened to 12 slots so 12 triggers wait at once (1 s poll interval).
+   The triggerer's shared job poller (``job_poller.py``) normally reads all 12 jobs with one ``GET /jobs``
+   listing per round, which could never exceed the cap. So the emulator fails that listing (500, and the
+   connection has ``max_retries=0``) and delays ``GET /jobs/{id}`` by 0.5 s: each round the poller falls back
+   to 12 concurrent single reads, which the limiter must hold to 2. Once every task has deferred, only the
+   triggerer calls the emulator; from then on it never has more than 2 requests in flight.
 3. **control**: level 12, pool resynced to 12, same load: more than 3 jobs run at once and more than
    2 triggerer requests are in flight, so the two assertions above can fail.
 """
@@ -46,9 +49,19 @@ PROBE_DAG_FILE = Path(__file__).parent / "dags" / "harness_probe_dag.py"
 PROBE_DAG_ID = "harness_probe"
 FLOWS_PER_RUN = 12
 RUN_TIMEOUT = 300
-# Jobs last longer than the ~5 s a worker's supervisor needs to exit after defer() ([workers]
-# min_heartbeat_interval): a trigger firing sooner races that exit in Airflow 3.3.2 and the scheduler fails
-# the resumed task ("finished with state success, but the task instance's state attribute is queued").
+# Airflow 3.3.2 race: a worker's supervisor notices its task exited after defer() only at its next select
+# timeout, [workers] min_heartbeat_interval (5 s by default). A trigger that fires before that stale "success"
+# reaches the scheduler, so that the resumed task is already queued, gets the task failed ("finished with
+# state success, but the task instance's state attribute is queued"). Here the interval is 2 s and every job
+# lasts longer than that window plus the scheduler's loop.
+MIN_HEARTBEAT_INTERVAL = "2"
+# Every job listing fails and every single job read takes 0.5 s: the shared poller's fallback burst.
+BURST_READS_PLAN = {
+    "routes": [
+        {"method": "GET", "path": "^/v1/jobs$", "share_500": 1.0},
+        {"method": "GET", "prefix": "/v1/jobs/", "latency": 0.5},
+    ]
+}
 MAIN_JOB_SECONDS = 8
 WAIT_JOB_SECONDS = 10
 # One Python process (one Airflow import) per set-up: replace the connection, run ``airflow-celigo pools sync``,
@@ -107,7 +120,8 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowDeploym
     for dag_file in (DAG_FILE, PROBE_DAG_FILE):
         shutil.copy(dag_file, dags / dag_file.name)
     run_root = os.environ.get("CELIGO_E2E_RUN_ROOT") or tmp_path_factory.mktemp("pool_cap_deployment")
-    with AirflowDeployment(dags, run_root=run_root) as deployment:
+    env = {"AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": MIN_HEARTBEAT_INTERVAL}
+    with AirflowDeployment(dags, env=env, run_root=run_root, stop_grace=5) as deployment:
         print(f"\n[pool cap] deployment in {deployment.run_dir}")
         deployment.wait_for_dag(DAG_ID, timeout=120)
         deployment.wait_for_dag(PROBE_DAG_ID, timeout=60)
@@ -123,11 +137,13 @@ class Scenario:
         self.flows = flow_ids(batch)
         self.runs_before: dict[str, int] = {}
 
-    def prepare(self, *, level: int, seconds: float, latency: float = 0.0, pool_slots: int | None = None) -> None:
+    def prepare(self, *, level: int, seconds: float, burst_reads: bool = False, pool_slots: int | None = None) -> None:
         """Create the flows, set the connection level, sync the pool (then resize it if asked), set faults."""
         half = seconds / 2
         self.emulator.admin.seed(flow_dump(self.flows, {"export_seconds": half, "import_seconds": half}))
-        extra = {"base_url": self.emulator.base_url, "concurrency_level": level, "timeout": 60}
+        extra: dict[str, Any] = {"base_url": self.emulator.base_url, "concurrency_level": level, "timeout": 60}
+        if burst_reads:
+            extra["max_retries"] = 0  # a failed job listing falls back to single reads at once
         conn = json.dumps({"conn_type": "celigo", "password": self.emulator.token, "extra": extra})
         slots = "" if pool_slots is None else str(pool_slots)
         sync = self.airflow.run_python(PREPARE, CONN_ID, conn, slots, POOL)
@@ -135,8 +151,7 @@ class Scenario:
         expected = {"pool": POOL, "slots": pool_slots or level, "include_deferred": 1}
         assert self.airflow.pool(POOL) == expected
         assert re.search(rf"^(create|resize|ok) {POOL} .*\b{level}\b", sync.stdout, re.M), sync.stdout
-        plan = {"routes": [{"method": "GET", "prefix": "/v1/jobs", "latency": latency}]} if latency else {}
-        self.emulator.admin.set_faults(plan)
+        self.emulator.admin.set_faults(BURST_READS_PLAN if burst_reads else {})
         self.runs_before = self.emulator.admin.runs()
         self.emulator.admin.reset_stats()
 
@@ -189,7 +204,7 @@ def wait_until_all_deferred(observer: Any, airflow: AirflowDeployment, run_id: s
 def triggerer_phase(
     airflow: AirflowDeployment, emulator: EmulatorServer, scenario: Scenario
 ) -> tuple[int, dict[str, Any], int]:
-    """Run 12 deferrable tasks; return the job peak of the whole run, and the request stats and job polls
+    """Run 12 deferrable tasks; return the job peak of the whole run, and the request stats and single job reads
     counted once every task had deferred (from then on only the triggerer calls the emulator)."""
     scenario.trigger(scenario.flows, [])
     with airflow.observe(DAG_ID, scenario.run_id, task_ids=RUN_TASKS) as observer:
@@ -201,12 +216,12 @@ def triggerer_phase(
     stats = emulator.admin.stats()
     assert state == "success", airflow.task_instances(DAG_ID, scenario.run_id)
     jobs_peak = max(_account_peak(submitted), _account_peak(stats))
-    polls = [
+    reads = [
         r
         for r in emulator.admin.requests_log()
         if r["method"] == "GET" and r["path"].startswith("/v1/jobs/") and _epoch(r["time"]) >= since
     ]
-    return jobs_peak, stats, len(polls)
+    return jobs_peak, stats, len(reads)
 
 
 def _epoch(iso_time: str) -> float:
@@ -250,25 +265,28 @@ def test_pool_caps_jobs_and_triggerer_caps_requests(
             assert "deferred" not in seen and trigger_log == "", (ti, seen)
     assert emulator.token not in airflow.logs_text()
 
-    # 2. Triggerer cap: level 2, 12 triggers polling at once (pool widened past the level on purpose).
+    # 2. Triggerer cap: level 2, 12 triggers waiting at once (pool widened past the level on purpose), the
+    #    shared poller forced into bursts of 12 single reads.
     capped = Scenario(airflow, emulator, "triggerer", batch=2)
-    capped.prepare(level=2, seconds=WAIT_JOB_SECONDS, latency=0.5, pool_slots=FLOWS_PER_RUN)
-    _, capped_stats, capped_polls = triggerer_phase(airflow, emulator, capped)
+    capped.prepare(level=2, seconds=WAIT_JOB_SECONDS, burst_reads=True, pool_slots=FLOWS_PER_RUN)
+    _, capped_stats, capped_reads = triggerer_phase(airflow, emulator, capped)
     capped_peak = capped_stats["peak_requests_in_flight"]
-    print(f"[triggerer] peak requests in flight {capped_peak} (level 2) over {capped_polls} job polls")
+    faults = emulator.admin.faults()["counters"]
+    print(f"[triggerer] peak requests in flight {capped_peak} (level 2) over {capped_reads} single job reads")
+    print(f"[triggerer] emulator faults so far (failed job listings): {faults}")
     record_property("triggerer_peak_requests_in_flight_level_2", capped_peak)
     capped.check_outcome()
-    assert capped_polls >= FLOWS_PER_RUN, capped_polls
+    assert capped_reads >= FLOWS_PER_RUN, capped_reads
     assert 1 <= capped_peak <= 2, capped_stats
 
     # 3. Control: level 12, pool resynced to 12, same load: both peaks rise past the caps above.
     control = Scenario(airflow, emulator, "control", batch=3)
-    control.prepare(level=12, seconds=WAIT_JOB_SECONDS, latency=0.5)
-    control_jobs, control_stats, control_polls = triggerer_phase(airflow, emulator, control)
+    control.prepare(level=12, seconds=WAIT_JOB_SECONDS, burst_reads=True)
+    control_jobs, control_stats, control_reads = triggerer_phase(airflow, emulator, control)
     control_flight = control_stats["peak_requests_in_flight"]
     print(
         f"[control] peak running jobs {control_jobs}, triggerer peak requests in flight {control_flight} "
-        f"over {control_polls} job polls (level 12); whole test {time.monotonic() - began:.0f}s"
+        f"over {control_reads} single job reads (level 12); whole test {time.monotonic() - began:.0f}s"
     )
     record_property("peak_running_jobs_level_12", control_jobs)
     record_property("triggerer_peak_requests_in_flight_level_12", control_flight)
