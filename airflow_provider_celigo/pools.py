@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_celigo.errors import CeligoConfigError
-from airflow_provider_celigo.settings import ConnectionLike, pool_name_for, settings_from_connection
+from airflow_provider_celigo.settings import DEFAULT_CONN_ID, ConnectionLike, pool_name_for, settings_from_connection
 
 DEFAULT_POOL = "default_pool"
 CONFIG_SECTION = "celigo"
@@ -205,6 +205,21 @@ def _config_value(key: str) -> str:
     return str(conf.get(CONFIG_SECTION, key, fallback="") or "")
 
 
+def _celigo_conn_id_of(task: Any) -> Any:
+    """Return a task's ``celigo_conn_id``; for a mapped task (``.partial().expand()``), the partial value or the
+    operator's default. None when the task is not a Celigo task or its connection is itself mapped."""
+    if not hasattr(task, "partial_kwargs") or not hasattr(task, "operator_class"):
+        return getattr(task, "celigo_conn_id", None)
+    from airflow_provider_celigo.operators.base import CeligoHookMixin
+
+    if not (isinstance(task.operator_class, type) and issubclass(task.operator_class, CeligoHookMixin)):
+        return None
+    mapped = getattr(getattr(task, "expand_input", None), "value", None)
+    if not isinstance(mapped, Mapping) or "celigo_conn_id" in mapped:
+        return None  # expand_kwargs, or a connection per mapped task: only a look-up at run time could tell
+    return task.partial_kwargs.get("celigo_conn_id", DEFAULT_CONN_ID)
+
+
 def celigo_pool_policy(
     task: Any,
     *,
@@ -213,11 +228,12 @@ def celigo_pool_policy(
 ) -> str | None:
     """Put a Celigo task into its connection's pool, if that pool is declared as synced.
 
-    Call it from ``task_policy`` in ``airflow_local_settings.py``. Acts only on tasks with a plain string
-    ``celigo_conn_id`` that still use ``default_pool``. ``synced_pools`` and ``overrides`` default to Airflow
-    config ``[celigo] synced_pools`` and ``[celigo] pool_overrides``. Returns the pool assigned, or None.
+    Call it from ``task_policy`` in ``airflow_local_settings.py``. Acts only on tasks (mapped ones included)
+    with a plain string ``celigo_conn_id`` that still use ``default_pool``. ``synced_pools`` and ``overrides``
+    default to Airflow config ``[celigo] synced_pools`` and ``[celigo] pool_overrides``. Returns the pool
+    assigned, or None.
     """
-    conn_id = getattr(task, "celigo_conn_id", None)
+    conn_id = _celigo_conn_id_of(task)
     if not isinstance(conn_id, str) or not conn_id.strip() or "{{" in conn_id or "{%" in conn_id:
         return None
     if getattr(task, "pool", None) not in (None, "", DEFAULT_POOL):

@@ -273,3 +273,29 @@ def test_usage_errors_exit_2() -> None:
         "b",
         "c",
     ]
+
+
+class _Plain(BaseOperator):
+    def __init__(self, *, value: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.value = value
+
+
+def test_policy_assigns_mapped_celigo_tasks() -> None:
+    from airflow.sdk import DAG
+
+    from airflow_provider_celigo.operators.flows import CeligoRunFlowOperator
+
+    with DAG("policy_mapped", schedule=None):
+        default_conn = CeligoRunFlowOperator.partial(task_id="a").expand(flow_id=["x", "y"])
+        other_conn = CeligoRunFlowOperator.partial(task_id="b", celigo_conn_id="celigo_eu").expand(flow_id=["x"])
+        conn_mapped = CeligoRunFlowOperator.partial(task_id="c").expand(
+            flow_id=["x"], celigo_conn_id=["celigo_a", "celigo_b"]
+        )
+        not_celigo = _Plain.partial(task_id="d").expand(value=[1, 2])
+    assert celigo_pool_policy(default_conn, synced_pools={"*"}, overrides={}) == "celigo_celigo_default"
+    assert default_conn.pool == "celigo_celigo_default"
+    assert celigo_pool_policy(other_conn, synced_pools={"*"}, overrides={}) == "celigo_celigo_eu"
+    assert celigo_pool_policy(conn_mapped, synced_pools={"*"}, overrides={}) is None
+    assert celigo_pool_policy(not_celigo, synced_pools={"*"}, overrides={}) is None
+    assert not_celigo.pool == "default_pool"
