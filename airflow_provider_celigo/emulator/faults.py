@@ -7,6 +7,8 @@ Plan format (every key optional; ``{}`` clears the plan)::
       "share_500": 0.1,                 # share of requests answered 500
       "share_503": 0.05,                # share answered 503
       "share_drop": 0.02,               # share whose connection is closed without a response
+      "share_500_after": 0.0,           # share handled in full whose answer is then replaced by a 500
+      "share_drop_after": 0.0,          # share handled in full whose connection is then closed unanswered
       "latency": 0.2,                   # seconds added before handling (counts as "in flight")
       "storm_next": 3,                  # the next N requests get 429
       "storm_share": 0.0,               # share of requests that get 429
@@ -29,10 +31,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-SHARE_KEYS = ("share_500", "share_503", "share_drop", "storm_share")
+SHARE_KEYS = ("share_500", "share_503", "share_drop", "storm_share", "share_500_after", "share_drop_after")
 RULE_KEYS = frozenset({*SHARE_KEYS, "latency", "storm_next", "storm_retry_after", "limit"})
 MATCH_KEYS = frozenset({"method", "path", "prefix"})
-KINDS = ("latency", "error_500", "error_503", "drop", "storm_429")
+KINDS = ("latency", "error_500", "error_503", "drop", "storm_429", "error_500_after", "drop_after")
+#: Faults injected after the handler ran: the work is done (a run started, a resource created), the answer lost.
+AFTER_KINDS = frozenset({"error_500_after", "drop_after"})
 
 
 class FaultPlanError(ValueError):
@@ -47,6 +51,8 @@ class FaultRule:
     share_503: float = 0.0
     share_drop: float = 0.0
     storm_share: float = 0.0
+    share_500_after: float = 0.0
+    share_drop_after: float = 0.0
     latency: float = 0.0
     storm_next: int = 0
     storm_retry_after: int = 1
@@ -82,7 +88,7 @@ class Decision:
     """What the middleware must do with one request."""
 
     latency: float = 0.0
-    kind: str | None = None  # error_500 | error_503 | drop | storm_429
+    kind: str | None = None  # error_500 | error_503 | drop | storm_429 | error_500_after | drop_after
     retry_after: int = 1
 
 
@@ -182,7 +188,7 @@ class FaultInjector:
         return decision
 
     def _draw(self, rule: FaultRule) -> str | None:
-        if not (rule.share_drop or rule.share_500 or rule.share_503 or rule.storm_share):
+        if not any(getattr(rule, key) for key in SHARE_KEYS):
             return None
         roll = self.random.random()
         for kind, share in (
@@ -190,6 +196,8 @@ class FaultInjector:
             ("error_500", rule.share_500),
             ("error_503", rule.share_503),
             ("storm_429", rule.storm_share),
+            ("error_500_after", rule.share_500_after),
+            ("drop_after", rule.share_drop_after),
         ):
             if roll < share:
                 return kind

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .core import Emulator
 from .errors import envelope
+from .faults import AFTER_KINDS
 from .ids import iso
 from .observe import RequestRecord
 
@@ -103,7 +104,7 @@ class EmulatorMiddleware:
         if decision.kind == "drop":
             record.fault = "drop"
             await _drop(send)
-        if decision.kind is not None:
+        if decision.kind is not None and decision.kind not in AFTER_KINDS:
             record.fault = decision.kind
             status, code, message = _FAULT_RESPONSES[decision.kind]
             headers = {"Retry-After": str(decision.retry_after)} if status == 429 else {}
@@ -132,7 +133,19 @@ class EmulatorMiddleware:
                 record.status = message["status"]
             await send(message)
 
-        await self.app(scope, receive, send_and_note)
+        if decision.kind not in AFTER_KINDS:
+            await self.app(scope, receive, send_and_note)
+            return
+
+        async def swallow(message: Message) -> None:
+            """The handler's answer never reaches the client."""
+
+        await self.app(scope, receive, swallow)
+        record.fault = decision.kind
+        if decision.kind == "drop_after":
+            await _drop(send)
+        status, code, message = _FAULT_RESPONSES["error_500"]
+        await self._reply(scope, receive, send, record, status, code, message)
 
     @staticmethod
     async def _reply(

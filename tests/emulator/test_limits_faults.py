@@ -77,6 +77,18 @@ def test_faulted_run_creates_no_job(api: Api, admin: EmulatorAdmin) -> None:
     assert api.post(f"/flows/{DEMO_IDS['flow_orders']}/run").status_code == 201
 
 
+def test_faults_after_the_handler_lose_the_answer_not_the_work(api: Api, admin: EmulatorAdmin) -> None:
+    admin.set_faults({"routes": [{"method": "POST", "path": RUN_PATH, "share_500_after": 1.0, "limit": 1}]})
+    assert_error(api.post(f"/flows/{DEMO_IDS['flow_orders']}/run"), 500, "internal_error")
+    admin.set_faults({"routes": [{"method": "POST", "path": RUN_PATH, "share_drop_after": 1.0, "limit": 1}]})
+    with pytest.raises(requests.ConnectionError):
+        requests.post(f"{api.base_url}/flows/{DEMO_IDS['flow_customers']}/run", headers=api.session.headers, timeout=5)
+    # both runs started although neither caller saw a job id
+    assert admin.runs() == {DEMO_IDS["flow_orders"]: 1, DEMO_IDS["flow_customers"]: 1}
+    counters = admin.faults()["counters"]
+    assert counters["error_500_after"] == 1 and counters["drop_after"] == 1
+
+
 def test_storm_next_and_share(api: Api, admin: EmulatorAdmin) -> None:
     admin.set_faults({"storm_next": 3, "storm_retry_after": 2})
     responses = [api.get("/flows") for _ in range(4)]
