@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import ssl
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -88,10 +89,43 @@ def raise_for_answer(
     raise CeligoApiError(field=field, errors=errors, **details)
 
 
-def decode_body(*, status: int, headers: Mapping[str, str], body: bytes, method: str, path: str) -> Any:
+def certificate_error(error: BaseException, *, method: str, path: str, base_url: str) -> CeligoApiError | None:
+    """Return a non-retryable error when ``error`` (requests or httpx) comes from a failed TLS certificate check.
+
+    A certificate the client does not trust fails the same way on every attempt, so it is not retried; other
+    TLS errors (a handshake cut short) stay transport errors, which are retried.
+    """
+    seen: set[int] = set()
+    pending: list[Any] = [error]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLCertVerificationError):
+            host = urlsplit(base_url).netloc
+            return CeligoApiError(
+                status=0,
+                method=method,
+                path=path,
+                code="tls_error",
+                message=(
+                    f"TLS certificate verification failed for {host} ({item.verify_message or item.reason}). "
+                    "Use a host whose certificate this machine trusts (a private CA goes in REQUESTS_CA_BUNDLE and "
+                    "SSL_CERT_FILE), or set the connection extra verify_ssl to false for a host you trust"
+                ),
+            )
+        pending.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
+    return None
+
+
+def decode_body(
+    *, status: int, headers: Mapping[str, str], body: bytes, method: str, path: str, secret: str = ""
+) -> Any:
     """Return the decoded body of a 2xx answer: JSON, text for ``text/plain``, None when empty.
 
-    Raises CeligoApiError when the body claims or looks like JSON but is not, or is an HTML page.
+    Raises CeligoApiError when the body claims or looks like JSON but is not, or is an HTML page. The error
+    quotes the start of such a body, with ``secret`` (the API token) blanked out as in ``raise_for_answer``.
     """
     if status == 204 or not body.strip():
         return None
@@ -110,7 +144,7 @@ def decode_body(*, status: int, headers: Mapping[str, str], body: bytes, method:
             ) from None
     if content_type.startswith("text/plain"):
         return body.decode("utf-8", errors="replace")
-    _, message, _, _ = parse_error_body(body, content_type)
+    _, message, _, _ = parse_error_body(body.replace(secret.encode(), b"***") if secret else body, content_type)
     raise CeligoApiError(
         status=status,
         method=method,

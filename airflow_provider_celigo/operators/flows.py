@@ -166,8 +166,8 @@ class CeligoRunFlowOperator(_CeligoOperator):
         context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=self.job_id)
         if job is None:
             job = self.hook.get_job(self.job_id)
+        summary = summarize(job)  # first: it refuses an answer that is not a job document (InvalidJobDocument)
         self._push_url(context, job, flow_id)
-        summary = summarize(job)
         if not self.wait_for_completion:
             self.log.info("Not waiting for Celigo job %s (wait_for_completion=False)", self.job_id)
             return summary

@@ -1,0 +1,339 @@
+"""Crash and restart, in a real Airflow deployment (api-server, scheduler, dag-processor, triggerer; LocalExecutor).
+
+One run of ``dags/reliability_crash_dag.py`` against the emulator (in this process, with a random token), on
+five flows whose jobs last an emulated hour (the emulator's clock runs at real speed until the interventions
+are done, then fast), so every job is still running when the test acts:
+
+1. **worker killed**: ``worker_killed`` waits on its job in a worker; the test SIGKILLs its task process (the
+   pid Airflow records for the task instance, found in the scheduler's process group). Airflow retries the task,
+   and the retry reattaches to the job of the first try: one run in total, and the task succeeds.
+2. **triggerer killed and restarted**: three deferrable ``deferred`` tasks wait in the triggerer; the test
+   SIGKILLs the triggerer's process group (no graceful shutdown) and starts a new triggerer, which adopts the
+   orphaned triggers once the old one's heartbeat is stale (30 s). The tasks complete, through the new triggerer.
+3. **marked failed while deferred**: ``marked_failed`` is set to failed the way the UI and REST API do it
+   (``set_task_instance_state``). The triggerer cancels its trigger, the trigger's ``on_kill`` cancels the job.
+
+All along, the emulator fails a share of the API calls (500, 503, dropped connections) and adds latency.
+At the end no job is queued or running, no flow ran twice, and the token is in none of the task, trigger and
+daemon logs, XComs, rendered template fields or the rest of the metadata DB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reliability_helpers import active_jobs, airflow_db_places, deployment_module, table_rows, until
+from report import FIGURES, scan_for_token
+
+from airflow_provider_celigo.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.emulator.server import EmulatorServer
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+DAG_ID = "celigo_reliability_crash"
+DAG_FILE = Path(__file__).parent / "dags" / "reliability_crash_dag.py"
+RUN_ID = "crash_and_restart"
+JOB_SECONDS = 1800  # emulated seconds per step: an hour per job at the real-time clock used while acting
+FINISH_CLOCK_SPEED = 600.0  # then six seconds to finish
+# See tests/e2e/deployment.py: a short min_heartbeat_interval avoids an Airflow 3.3.2 race on fast deferrals.
+DEPLOYMENT_ENV = {"AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "2"}
+FAULT_PLAN = {"seed": 31, "share_500": 0.05, "share_503": 0.04, "share_drop": 0.03, "latency": 0.02}
+MARK_FAILED = """
+import sys
+from airflow.models.serialized_dag import SerializedDagModel
+from airflow.utils.session import create_session
+from airflow.utils.state import TaskInstanceState
+dag_id, run_id, task_id = sys.argv[1:4]
+with create_session() as session:
+    dag = SerializedDagModel.get_dag(dag_id, session=session)
+    # What PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/{task} {"new_state": "failed"} does.
+    changed = dag.set_task_instance_state(
+        task_id=task_id, run_id=run_id, state=TaskInstanceState.FAILED, session=session
+    )
+    print(len(changed))
+"""
+
+
+def flow_ids() -> dict[str, Any]:
+    ids = [f"6652fc{index:018x}" for index in range(5)]
+    return {"kill": ids[0], "deferred": ids[1:4], "cancel": ids[4], "all": ids}
+
+
+def flow_dump(ids: list[str]) -> dict[str, Any]:
+    """Seed dump: one long flow per id (demo orders export and import)."""
+    flows = [
+        {
+            "_id": flow_id,
+            "name": f"reliability crash {flow_id[-2:]}",
+            "_integrationId": DEMO_IDS["integration_shop"],
+            "disabled": False,
+            "pageGenerators": [{"_exportId": DEMO_IDS["export_orders"]}],
+            "pageProcessors": [{"type": "import", "_importId": DEMO_IDS["import_orders"]}],
+        }
+        for flow_id in ids
+    ]
+    scenario = {"export_seconds": JOB_SECONDS, "import_seconds": JOB_SECONDS, "records": 30}
+    return {"flows": flows, "scenarios": dict.fromkeys(ids, scenario)}
+
+
+@dataclass
+class CrashRun:
+    """What the deployment and the emulator showed during and after the run."""
+
+    token: str
+    flows: dict[str, Any]
+    killed_pid: int = 0
+    first_job: str = ""
+    old_triggerer: int = 0
+    new_triggerer: int = 0
+    run_state: str = ""
+    tis: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    xcom_job_id: Any = None
+    runs: dict[str, int] = field(default_factory=dict)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    task_logs: dict[str, str] = field(default_factory=dict)
+    all_logs: str = ""
+    db_places: dict[str, str | bytes] = field(default_factory=dict)
+    xcom_rows: int = 0
+    rendered_rows: int = 0
+    fault_counters: dict[str, int] = field(default_factory=dict)
+    passed: set[str] = field(default_factory=set)
+
+
+def job_of_flow(server: EmulatorServer, flow_id: str) -> dict[str, Any] | None:
+    return next((job for job in server.admin.jobs() if job.get("_flowId") == flow_id), None)
+
+
+def ancestors(pid: int) -> list[int]:
+    """Return the parent, grandparent, ... of a process (from /proc)."""
+    found: list[int] = []
+    while pid > 1 and len(found) < 32:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            break
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        found.append(pid)
+    return found
+
+
+def log_text(airflow: Any, task_id: str, map_index: int = -1) -> str:
+    files = airflow.task_log_files(DAG_ID, RUN_ID, task_id, map_index)
+    return "\n".join(f"==> {path.name} <==\n{path.read_text(errors='replace')}" for path in files)
+
+
+def choreography(airflow: Any, server: EmulatorServer, run: CrashRun) -> None:
+    """Trigger the run, act on it at the right moments, let it finish; every wait is bounded."""
+    flows = run.flows
+    airflow.wait_for_dag(DAG_ID, timeout=120)
+    conf = {"kill_flow": flows["kill"], "deferred_flows": flows["deferred"], "cancel_flow": flows["cancel"]}
+    airflow.trigger(DAG_ID, RUN_ID, conf)
+
+    def tis() -> dict[tuple[str, int], dict[str, Any]]:
+        airflow.check_alive()
+        return {(ti["task_id"], ti["map_index"]): ti for ti in airflow.task_instances(DAG_ID, RUN_ID)}
+
+    def in_place() -> dict[tuple[str, int], dict[str, Any]] | None:
+        now = tis()
+        killed = now.get(("worker_killed", -1), {})
+        deferred = [now.get(("deferred", index), {}).get("state") for index in range(len(flows["deferred"]))]
+        job = job_of_flow(server, flows["kill"])
+        ready = (
+            killed.get("state") == "running"
+            and killed.get("pid")
+            and job is not None
+            and job.get("status") == "running"
+            and job["_id"] in log_text(airflow, "worker_killed")  # the first try has its job id (and saved it)
+            and deferred == ["deferred"] * len(flows["deferred"])
+            and now.get(("marked_failed", -1), {}).get("state") == "deferred"
+        )
+        return now if ready else None
+
+    before = until(in_place, 180, "the worker task waiting on its job and four tasks deferred", interval=0.5)
+    first_job = job_of_flow(server, flows["kill"])
+    assert first_job is not None
+    run.first_job = first_job["_id"]
+
+    # 1. SIGKILL the waiting task's process: a descendant of this deployment's scheduler (LocalExecutor worker).
+    pid = int(before[("worker_killed", -1)]["pid"])
+    scheduler = airflow.pids()["scheduler"]
+    assert scheduler in ancestors(pid), (pid, ancestors(pid), scheduler)
+    os.kill(pid, signal.SIGKILL)
+    run.killed_pid = pid
+
+    # 2. SIGKILL the triggerer's process group while four tasks are deferred, then start a new triggerer.
+    run.old_triggerer = int(airflow.query("SELECT MAX(id) AS id FROM job WHERE job_type = 'TriggererJob'")[0]["id"])
+    os.killpg(airflow.pids()["triggerer"], signal.SIGKILL)
+    airflow.stop_daemon("triggerer", grace=0)  # reaps the killed group
+    airflow.start_daemon("triggerer")
+
+    def new_triggerer() -> int:
+        rows = airflow.query(
+            "SELECT MAX(id) AS id FROM job WHERE job_type = 'TriggererJob' AND state = 'running' AND id > ?",
+            (run.old_triggerer,),
+        )
+        return int(rows[0]["id"] or 0)
+
+    run.new_triggerer = until(new_triggerer, 120, "a new triggerer heartbeat")
+
+    # 3. Mark the deferred task failed once the new triggerer runs its trigger (its on_kill runs there).
+    def trigger_on_new_triggerer() -> bool:
+        rows = airflow.query(
+            "SELECT t.triggerer_id FROM [trigger] t JOIN task_instance ti ON ti.trigger_id = t.id "
+            "WHERE ti.dag_id = ? AND ti.run_id = ? AND ti.task_id = 'marked_failed'",
+            (DAG_ID, RUN_ID),
+        )
+        return bool(rows) and rows[0]["triggerer_id"] == run.new_triggerer
+
+    until(trigger_on_new_triggerer, 150, "the new triggerer to adopt the killed triggerer's triggers")
+    changed = airflow.run_python(MARK_FAILED, DAG_ID, RUN_ID, "marked_failed")
+    assert changed.stdout.strip().splitlines()[-1] == "1", changed.stdout
+
+    def settled() -> bool:
+        now = tis()
+        killed = now.get(("worker_killed", -1), {})
+        canceled = (job_of_flow(server, flows["cancel"]) or {}).get("status") == "canceled"
+        reattached = killed.get("try_number") == 2 and "reattaching" in log_text(airflow, "worker_killed").lower()
+        return canceled and reattached
+
+    until(settled, 180, "the retry to reattach and the marked-failed task's job to be canceled", interval=0.5)
+    assert job_of_flow(server, flows["kill"])["status"] == "running"  # type: ignore[index]
+
+    # Let the remaining jobs finish quickly.
+    server.admin.configure(clock_speed=FINISH_CLOCK_SPEED)
+    run.run_state = airflow.wait_for_run(DAG_ID, RUN_ID, timeout=240)
+
+
+@pytest.fixture(scope="module")
+def crash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashRun]:
+    """Run the choreography once; the tests below check its parts."""
+    deployment = deployment_module()
+    run = CrashRun(token=f"reliability-{secrets.token_hex(12)}", flows=flow_ids())
+    dags = tmp_path_factory.mktemp("crash_dags")
+    shutil.copy(DAG_FILE, dags / DAG_FILE.name)
+    with EmulatorServer(host="127.0.0.1", tokens={run.token: "default"}) as server:
+        server.admin.seed("demo")
+        server.admin.seed(flow_dump(run.flows["all"]))
+        server.admin.set_faults(FAULT_PLAN)
+        extra = {"base_url": server.base_url, "concurrency_level": 5, "max_retries": 8, "max_retry_wait": 5}
+        conn = json.dumps({"conn_type": "celigo", "password": run.token, "extra": extra})
+        env = {**DEPLOYMENT_ENV, "AIRFLOW_CONN_CELIGO_DEFAULT": conn}
+        run_root = tmp_path_factory.mktemp("crash_deployment")
+        with deployment.AirflowDeployment(dags, env=env, run_root=run_root, stop_grace=5) as airflow:
+            choreography(airflow, server, run)
+            run.tis = {(ti["task_id"], ti["map_index"]): ti for ti in airflow.task_instances(DAG_ID, RUN_ID)}
+            run.history = airflow.task_instance_history(DAG_ID, RUN_ID)
+            rows = airflow.query(
+                "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'worker_killed' "
+                "AND key = 'celigo_job_id'",
+                (DAG_ID, RUN_ID),
+            )
+            run.xcom_job_id = json.loads(rows[0]["value"]) if rows else None
+            for task_id, index in run.tis:
+                run.task_logs[f"{task_id}[{index}]" if index >= 0 else task_id] = log_text(airflow, task_id, index)
+            run.all_logs = airflow.logs_text()
+            run.db_places = airflow_db_places(airflow.db_path)
+            run.xcom_rows = table_rows(airflow.db_path, "xcom")
+            run.rendered_rows = table_rows(airflow.db_path, "rendered_task_instance_fields")
+        server.admin.set_faults({})
+        run.fault_counters = dict(server.admin.faults()["counters"])
+        run.runs = server.admin.runs()
+        run.jobs = server.admin.jobs()
+        run.requests = server.admin.requests_log()
+        yield run
+
+
+def record(crash: CrashRun, scenario: str, fault: str, ok: bool) -> None:
+    """Count one crash scenario and its process fault (survived when its checks passed)."""
+    FIGURES["crash"].scenarios += 1
+    FIGURES["crash"].add_faults({fault: 1}, survived=ok)
+    if ok:
+        crash.passed.add(scenario)
+
+
+def test_a_killed_worker_is_retried_and_reattaches_to_its_job(crash: CrashRun) -> None:
+    ok = False
+    try:
+        ti = crash.tis[("worker_killed", -1)]
+        assert ti["state"] == "success" and ti["try_number"] == 2, ti
+        first = [row for row in crash.history if row["task_id"] == "worker_killed" and row["try_number"] == 1]
+        assert first and first[0]["pid"] == crash.killed_pid, crash.history
+        assert crash.runs[crash.flows["kill"]] == 1, crash.runs
+        assert crash.xcom_job_id == crash.first_job
+        log = crash.task_logs["worker_killed"]
+        assert f"reattaching to Celigo job {crash.first_job}" in log, log[-3000:]
+        [job] = [job for job in crash.jobs if job.get("_flowId") == crash.flows["kill"]]
+        assert job["status"] == "completed"
+        ok = True
+    finally:
+        record(crash, "worker", "task_sigkill", ok)
+
+
+def test_deferred_tasks_complete_across_a_triggerer_kill(crash: CrashRun) -> None:
+    ok = False
+    try:
+        for index, flow_id in enumerate(crash.flows["deferred"]):
+            ti = crash.tis[("deferred", index)]
+            assert ti["state"] == "success" and ti["try_number"] == 1, ti
+            assert crash.runs[flow_id] == 1
+            log = crash.task_logs[f"deferred[{index}]"]
+            # The job's end was noticed by the triggerer started during the run.
+            assert f".trigger.{crash.new_triggerer}.log" in log and "Trigger fired event" in log, log[-3000:]
+        assert {job["status"] for job in crash.jobs if job.get("_flowId") in crash.flows["deferred"]} == {"completed"}
+        ok = True
+    finally:
+        record(crash, "triggerer", "triggerer_sigkill", ok)
+
+
+def test_marking_a_deferred_task_failed_cancels_its_job(crash: CrashRun) -> None:
+    ok = False
+    try:
+        ti = crash.tis[("marked_failed", -1)]
+        assert ti["state"] == "failed", ti
+        [job] = [job for job in crash.jobs if job.get("_flowId") == crash.flows["cancel"]]
+        assert job["status"] == "canceled"
+        cancels = [
+            r
+            for r in crash.requests
+            if r["method"] == "PUT" and r["path"] == f"/v1/jobs/{job['_id']}/cancel" and not r.get("fault")
+        ]
+        assert len(cancels) == 1 and cancels[0]["status"] == 200, cancels
+        assert "invoking on_kill" in crash.all_logs
+        assert crash.run_state == "failed"  # because of the task marked failed, and only that
+        others = {key: ti["state"] for key, ti in crash.tis.items() if key != ("marked_failed", -1)}
+        assert set(others.values()) == {"success"}, others
+        ok = True
+    finally:
+        record(crash, "marked_failed", "marked_failed", ok)
+
+
+def test_no_duplicate_no_orphan_and_no_token_left_behind(crash: CrashRun) -> None:
+    family = FIGURES["crash"]
+    duplicates = sum(max(0, count - 1) for count in crash.runs.values())
+    orphans = active_jobs(crash.jobs)
+    family.duplicates += duplicates
+    family.orphaned_jobs += len(orphans)
+    places: dict[str, str | bytes] = {"deployment:logs": crash.all_logs, **crash.db_places}
+    leaks = scan_for_token(crash.token, places, "crash")
+    clean = crash.runs == dict.fromkeys(crash.flows["all"], 1) and not orphans and not leaks
+    family.add_faults(crash.fault_counters, survived=clean and len(crash.passed) == 3)
+    note = f"API faults during the crash run: {FAULT_PLAN} -> {crash.fault_counters}"
+    if note not in family.notes:
+        family.notes.append(note)
+    assert crash.runs == dict.fromkeys(crash.flows["all"], 1), crash.runs
+    assert duplicates == 0 and not orphans, orphans
+    assert crash.xcom_rows > 0 and crash.rendered_rows > 0, "the scan must cover XComs and rendered fields"
+    assert "Celigo job" in crash.all_logs
+    assert not leaks, f"token found in {leaks}"
+    assert sum(crash.fault_counters.get(kind, 0) for kind in ("error_500", "error_503", "drop")) > 0
