@@ -23,6 +23,7 @@ from airflow_provider_celigo.errors import CeligoApiError, CeligoError
 from airflow_provider_celigo.hooks.http import (
     auth_headers,
     build_url,
+    certificate_error,
     decode_body,
     display_path,
     mask_token,
@@ -30,8 +31,9 @@ from airflow_provider_celigo.hooks.http import (
 )
 from airflow_provider_celigo.hooks.resources import ResourceMethods
 from airflow_provider_celigo.limiter import async_limiter, thread_limiter
+from airflow_provider_celigo.pacing import pacer_for
 from airflow_provider_celigo.pagination import next_link
-from airflow_provider_celigo.retries import TransportError, retry_policy
+from airflow_provider_celigo.retries import TransportError, parse_retry_after, retry_policy
 from airflow_provider_celigo.settings import (
     CONN_TYPE,
     DEFAULT_CONN_ID,
@@ -139,10 +141,15 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
         settings = self.settings
         path = display_path(settings, url)
         limiter = thread_limiter(settings.concurrency_owner, settings.concurrency_level)
+        pacer = pacer_for(settings.concurrency_owner)
+        pacer.wait()
         started = time.monotonic()
         with limiter:
             try:
-                response = self.session.request(method, url, params=params, json=json, timeout=settings.timeout)
+                # verify= here, not only on the session: requests lets REQUESTS_CA_BUNDLE override session.verify
+                response = self.session.request(
+                    method, url, params=params, json=json, timeout=settings.timeout, verify=settings.verify_ssl
+                )
                 body = response.content
             except requests.Timeout:
                 raise TransportError(
@@ -153,10 +160,15 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
                     message=f"no answer within {settings.timeout:g}s",
                 ) from None
             except requests.RequestException as error:
+                tls = certificate_error(error, method=method, path=path, base_url=settings.base_url)
+                if tls is not None:
+                    raise tls from None
                 raise TransportError(
                     status=0, method=method, path=path, code="connection_error", message=type(error).__name__
                 ) from None
         self.log.debug("%s %s -> %s in %.3fs", method, path, response.status_code, time.monotonic() - started)
+        if response.status_code == 429:
+            pacer.pause(parse_retry_after(response.headers.get("retry-after")), cap=settings.max_retry_wait)
         raise_for_answer(
             status=response.status_code,
             headers=response.headers,
@@ -187,6 +199,7 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
             body=response.content,
             method=method,
             path=display_path(self.settings, response.url or path),
+            secret=self.settings.token,
         )
 
     def paginate(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -201,6 +214,7 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
                 body=response.content,
                 method="GET",
                 path=display_path(self.settings, response.url or url),
+                secret=self.settings.token,
             )
             if page is None:
                 return
@@ -251,7 +265,7 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
                 method="POST",
                 path=f"/v1/flows/{flow_id}/run",
                 code="unexpected_content",
-                message=f"no _jobId in the answer: {answer!r:.200}",
+                message="no _jobId in the answer: " + repr(answer).replace(self.settings.token, "***")[:200],
             )
         return job_id
 
@@ -376,6 +390,8 @@ class CeligoAsyncHook(_CeligoHookBase):
         settings = await self.get_settings()
         client = await self._get_client()
         path = display_path(settings, url)
+        pacer = pacer_for(settings.concurrency_owner)
+        await pacer.wait_async()
         async with async_limiter(settings.concurrency_owner, settings.concurrency_level):
             try:
                 response = await client.request(method, url, params=params, json=json)
@@ -388,9 +404,14 @@ class CeligoAsyncHook(_CeligoHookBase):
                     message=f"no answer within {settings.timeout:g}s",
                 ) from None
             except httpx.HTTPError as error:
+                tls = certificate_error(error, method=method, path=path, base_url=settings.base_url)
+                if tls is not None:
+                    raise tls from None
                 raise TransportError(
                     status=0, method=method, path=path, code="connection_error", message=type(error).__name__
                 ) from None
+        if response.status_code == 429:
+            pacer.pause(parse_retry_after(response.headers.get("retry-after")), cap=settings.max_retry_wait)
         raise_for_answer(
             status=response.status_code,
             headers=response.headers,
@@ -415,6 +436,7 @@ class CeligoAsyncHook(_CeligoHookBase):
             body=response.content,
             method=method,
             path=display_path(settings, url),
+            secret=settings.token,
         )
 
     async def get_job(self, job_id: str) -> dict[str, Any]:

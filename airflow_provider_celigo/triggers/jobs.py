@@ -49,6 +49,10 @@ class CeligoJobTrigger(BaseTrigger):
     :param cancel_on_deadline: cancel the job when the deadline passes (the task started it).
     :param cancel_on_kill: cancel the job when a user kills the deferred task.
     :param created_after: ISO-8601 time, only used to find the job when ``job_id`` is None.
+    :param shared_poller: poll through the process's shared poller for the connection
+        (``job_poller.py``: one ``GET /jobs`` per batch of flows per interval for every trigger in the
+        triggerer) instead of one ``GET /jobs/{id}`` per trigger. Serialized only when False, so the
+        kwargs of triggers deferred before the flag existed stay the same.
     """
 
     def __init__(
@@ -61,6 +65,7 @@ class CeligoJobTrigger(BaseTrigger):
         cancel_on_deadline: bool = True,
         cancel_on_kill: bool = True,
         created_after: str | None = None,
+        shared_poller: bool = True,
     ) -> None:
         super().__init__()
         if job_id is None and (flow_id is None or created_after is None):
@@ -73,22 +78,23 @@ class CeligoJobTrigger(BaseTrigger):
         self.cancel_on_deadline = cancel_on_deadline
         self.cancel_on_kill = cancel_on_kill
         self.created_after = created_after
+        self.shared_poller = bool(shared_poller)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the stable class path and the keyword arguments that rebuild this trigger."""
-        return (
-            CLASSPATH,
-            {
-                "job_id": self.job_id,
-                "flow_id": self.flow_id,
-                "celigo_conn_id": self.celigo_conn_id,
-                "poll_interval": self.poll_interval,
-                "deadline": self.deadline,
-                "cancel_on_deadline": self.cancel_on_deadline,
-                "cancel_on_kill": self.cancel_on_kill,
-                "created_after": self.created_after,
-            },
-        )
+        kwargs: dict[str, Any] = {
+            "job_id": self.job_id,
+            "flow_id": self.flow_id,
+            "celigo_conn_id": self.celigo_conn_id,
+            "poll_interval": self.poll_interval,
+            "deadline": self.deadline,
+            "cancel_on_deadline": self.cancel_on_deadline,
+            "cancel_on_kill": self.cancel_on_kill,
+            "created_after": self.created_after,
+        }
+        if not self.shared_poller:
+            kwargs["shared_poller"] = False
+        return CLASSPATH, kwargs
 
     def _make_hook(self) -> CeligoAsyncHook:
         from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook
@@ -120,6 +126,8 @@ class CeligoJobTrigger(BaseTrigger):
             found = await self._find_job(hook)
             if found is None:
                 return self._event("timeout", None, None, f"no run of flow {self.flow_id} before the deadline")
+        if self.shared_poller:
+            return await self._watch_shared(hook)
         began = time.monotonic()
         while True:
             job = await hook.get_job(str(self.job_id))
@@ -131,6 +139,32 @@ class CeligoJobTrigger(BaseTrigger):
             if self._deadline_passed():
                 return await self._on_deadline(hook, job)
             await self._sleep()
+
+    async def _watch_shared(self, hook: CeligoAsyncHook) -> dict[str, Any]:
+        """Wait for the job's documents from the connection's shared poller; same events as the own loop."""
+        from airflow_provider_celigo.job_poller import watch_job
+
+        job_id = str(self.job_id)
+        began = time.monotonic()
+        with watch_job(
+            self.celigo_conn_id,
+            job_id,
+            flow_id=self.flow_id,
+            poll_interval=self.poll_interval,
+            hook_factory=self._make_hook,
+        ) as watch:
+            while True:
+                left = None if self.deadline is None else self.deadline - time.time()
+                job = await watch.next_document(timeout=left)
+                if job is None:  # the deadline came between two polls: look once more, as the own loop does
+                    job = await hook.get_job(job_id)
+                status = job_status(job)
+                self.log.info(progress_line(job, time.monotonic() - began))
+                if status in _EVENT_STATUS:
+                    return self._event(_EVENT_STATUS[status], job, summarize(job), f"Celigo job {job_id} {status}")
+                if self._deadline_passed():
+                    break
+        return await self._on_deadline(hook, job)
 
     async def _find_job(self, hook: CeligoAsyncHook) -> str | None:
         """Wait for the newest flow job created after ``created_after``; set and return its id (None at deadline)."""

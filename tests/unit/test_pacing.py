@@ -1,0 +1,159 @@
+"""The per-connection pacer: a 429 holds back every caller of the account until its Retry-After moment."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import requests_mock
+
+from airflow_provider_celigo import pacing
+from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook, CeligoHook
+from airflow_provider_celigo.pacing import Pacer, pacer_for
+
+BASE = "https://api.integrator.io/v1"
+
+
+@pytest.fixture(autouse=True)
+def fresh_pacers() -> Iterator[None]:
+    pacing.reset()
+    yield
+    pacing.reset()
+    pacing.ENABLED = True
+
+
+class FakeClock:
+    """Replaces ``time.monotonic`` and ``time.sleep`` in the pacing module; sleeping advances the clock."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+        monkeypatch.setattr(pacing.time, "monotonic", lambda: self.now)
+        monkeypatch.setattr(pacing.time, "sleep", self.sleep)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_a_fresh_pacer_never_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock(monkeypatch)
+    Pacer().wait()
+    assert clock.sleeps == []
+
+
+def test_pause_holds_callers_until_the_retry_after_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock(monkeypatch)
+    pacer = Pacer()
+    pacer.pause(2.0)
+    clock.now += 0.5
+    assert pacer.delay() == pytest.approx(1.5)
+    pacer.wait()
+    assert clock.sleeps == [pytest.approx(1.5)] and pacer.delay() == 0.0
+
+
+def test_a_pause_under_way_is_not_extended(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock(monkeypatch)
+    pacer = Pacer()
+    pacer.pause(1.0)
+    clock.now += 0.2
+    pacer.pause(1.0)  # a call sent before the pause met the same empty bucket
+    assert pacer.delay() == pytest.approx(0.8)
+    clock.now += 0.8
+    pacer.pause(2.0)
+    assert pacer.delay() == pytest.approx(2.0)
+
+
+def test_the_cap_applies(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeClock(monkeypatch)
+    pacer = Pacer()
+    pacer.pause(500.0, cap=10.0)
+    assert pacer.delay() == pytest.approx(10.0)
+
+
+def test_missing_retry_after_pauses_one_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeClock(monkeypatch)
+    pacer = Pacer()
+    pacer.pause(None)
+    assert pacer.delay() == pytest.approx(pacing.DEFAULT_PAUSE)
+
+
+def test_disabled_pacing_never_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeClock(monkeypatch)
+    pacer = Pacer()
+    pacer.pause(5.0)
+    pacing.ENABLED = False
+    assert pacer.delay() == 0.0
+
+
+def test_one_pacer_per_connection_owner() -> None:
+    assert pacer_for("a") is pacer_for("a") and pacer_for("a") is not pacer_for("b")
+
+
+def test_async_wait_sleeps_without_blocking(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock(monkeypatch)
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(pacing.asyncio, "sleep", fake_sleep)
+    pacer = Pacer()
+    pacer.pause(2.0)
+    asyncio.run(pacer.wait_async())
+    assert slept == [pytest.approx(2.0)] and clock.sleeps == []
+
+
+# -- wired into the hooks ----------------------------------------------------------------------------------
+
+
+def test_a_429_seen_by_one_thread_pauses_the_others(celigo_conn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    celigo_conn("celigo_default", max_retries=0)
+    waited: list[float] = []
+    monkeypatch.setattr(Pacer, "wait", lambda self: waited.append(self.delay()))
+    with requests_mock.Mocker() as mock:
+        mock.get(f"{BASE}/tokenInfo", status_code=429, headers={"Retry-After": "7"}, json={"message": "slow down"})
+        with pytest.raises(Exception, match="429"):
+            CeligoHook().get_token_info()
+        mock.get(f"{BASE}/tokenInfo", json={"_userId": "u1"})
+        other: list[Any] = []
+        thread = threading.Thread(target=lambda: other.append(CeligoHook().get_token_info()))
+        thread.start()
+        thread.join()
+    assert other == [{"_userId": "u1"}]
+    assert waited[0] == 0.0 and 6.0 < waited[1] <= 7.0  # the second caller was told to wait out the 7 s
+
+
+def test_the_pause_is_capped_by_the_connections_max_retry_wait(celigo_conn: Any) -> None:
+    celigo_conn("celigo_default", max_retries=0, max_retry_wait=0)
+    with requests_mock.Mocker() as mock:
+        mock.get(f"{BASE}/tokenInfo", status_code=429, headers={"Retry-After": "30"}, json={"message": "slow down"})
+        with pytest.raises(Exception, match="429"):
+            CeligoHook().get_token_info()
+    assert pacer_for("celigo_default").delay() == 0.0
+
+
+def test_the_async_hook_pauses_too(celigo_conn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    celigo_conn("celigo_default", max_retries=0)
+    real_client = httpx.AsyncClient
+
+    def client(**kwargs: Any) -> httpx.AsyncClient:
+        answer = httpx.Response(429, headers={"Retry-After": "9"}, json={"message": "slow down"})
+        return real_client(transport=httpx.MockTransport(lambda request: answer), **kwargs)
+
+    monkeypatch.setattr(httpx, "AsyncClient", client)
+
+    async def call() -> None:
+        hook = CeligoAsyncHook()
+        try:
+            await hook.get_job("6650aa0000000000000000a1")
+        finally:
+            await hook.aclose()
+
+    with pytest.raises(Exception, match="429"):
+        asyncio.run(call())
+    assert 8.0 < pacer_for("celigo_default").delay() <= 9.0
