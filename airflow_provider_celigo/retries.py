@@ -53,6 +53,16 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
+def may_have_reached_the_handler(error: BaseException) -> bool:
+    """True when a failed request may still have been carried out: its answer, not the request, was lost.
+
+    429 and 503 are refusals before any work; a dropped connection, a timeout or a 500/502/504 are not.
+    """
+    if isinstance(error, TransportError):
+        return True
+    return isinstance(error, RetryableResponse) and error.status not in (429, 503)
+
+
 def is_retryable(error: BaseException) -> bool:
     """True for the failures worth another attempt."""
     return isinstance(error, (RetryableResponse, TransportError))

@@ -33,7 +33,12 @@ from airflow_provider_celigo.hooks.resources import ResourceMethods
 from airflow_provider_celigo.limiter import async_limiter, thread_limiter
 from airflow_provider_celigo.pacing import pacer_for
 from airflow_provider_celigo.pagination import next_link
-from airflow_provider_celigo.retries import TransportError, parse_retry_after, retry_policy
+from airflow_provider_celigo.retries import (
+    TransportError,
+    may_have_reached_the_handler,
+    parse_retry_after,
+    retry_policy,
+)
 from airflow_provider_celigo.settings import (
     CONN_TYPE,
     DEFAULT_CONN_ID,
@@ -255,19 +260,60 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
         end_date: str | None = None,
         export_ids: list[str] | None = None,
     ) -> str:
-        """Start a flow run and return its job id. Raises CeligoApiError (422 when the flow is disabled)."""
+        """Start a flow run and return its job id. Raises CeligoApiError (422 when the flow is disabled).
+
+        A run request whose answer was lost (dropped connection, timeout, 500/502/504) may still have started
+        the run. Before sending it again the hook reads the flow's latest job and, if one is queued or running,
+        adopts it instead of starting a second run.
+        """
         flow_id = check_id(flow_id, "flow id")
-        answer = self.request("POST", f"/flows/{flow_id}/run", json=_run_body(start_date, end_date, export_ids))
+        path = f"/flows/{flow_id}/run"
+        url = build_url(self.settings, path)
+        body = _run_body(start_date, end_date, export_ids)
+        answer_lost = False
+        retrying = tenacity.Retrying(
+            **retry_policy(self.settings.max_retries, self.settings.max_retry_wait), before_sleep=self._log_retry
+        )
+        for attempt in retrying:
+            with attempt:
+                if answer_lost and (adopted := self._active_job_of(flow_id)):
+                    self.log.warning(
+                        "The answer to POST /v1%s was lost; adopting job %s, which is queued or running, "
+                        "instead of starting a second run",
+                        path,
+                        adopted,
+                    )
+                    return adopted
+                try:
+                    response = self._send("POST", url, None, body)
+                except CeligoApiError as error:
+                    answer_lost = answer_lost or may_have_reached_the_handler(error)
+                    raise
+        answer = decode_body(
+            status=response.status_code,
+            headers=response.headers,
+            body=response.content,
+            method="POST",
+            path=f"/v1{path}",
+            secret=self.settings.token,
+        )
         job_id = answer.get("_jobId") if isinstance(answer, dict) else None
         if not isinstance(job_id, str) or not job_id:
             raise CeligoApiError(
-                status=200,
+                status=response.status_code,
                 method="POST",
-                path=f"/v1/flows/{flow_id}/run",
+                path=f"/v1{path}",
                 code="unexpected_content",
                 message="no _jobId in the answer: " + repr(answer).replace(self.settings.token, "***")[:200],
             )
         return job_id
+
+    def _active_job_of(self, flow_id: str) -> str | None:
+        """Return the id of the flow's latest job if it is queued or running, else None."""
+        for job in self.get_latest_flow_jobs(flow_id):
+            if isinstance(job, dict) and job.get("status") in ACTIVE_JOB_STATUSES and isinstance(job.get("_id"), str):
+                return str(job["_id"])
+        return None
 
     def get_job(self, job_id: str) -> dict[str, Any]:
         """Return the job document ``GET /v1/jobs/{id}``."""

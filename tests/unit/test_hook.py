@@ -339,3 +339,34 @@ def test_bad_connection_errors_do_not_show_the_token(celigo_conn: Define) -> Non
         with pytest.raises(CeligoConfigError) as caught:
             CeligoHook("c_bad").request("GET", "/tokenInfo")
         assert TEST_TOKEN not in str(caught.value) and TEST_TOKEN not in repr(caught.value)
+
+
+FLOW_ID = "6650f0000000000000000001"
+RUN_URL = f"{BASE}/flows/{FLOW_ID}/run"
+LATEST_URL = f"{BASE}/flows/{FLOW_ID}/jobs/latest"
+
+
+def test_run_whose_answer_was_lost_adopts_the_job_it_started(hook: CeligoHook, mock: requests_mock.Mocker) -> None:
+    post = mock.post(RUN_URL, [{"exc": requests.exceptions.ConnectionError}, {"json": {"_jobId": "b" * 24}}])
+    latest = mock.get(LATEST_URL, json=[{"_id": "a" * 24, "status": "running"}])
+    assert hook.run_flow(FLOW_ID) == "a" * 24
+    assert (post.call_count, latest.call_count) == (1, 1)
+
+
+def test_run_whose_answer_was_lost_runs_again_when_nothing_started(
+    hook: CeligoHook, mock: requests_mock.Mocker
+) -> None:
+    post = mock.post(RUN_URL, [{"status_code": 502, "text": "bad gateway"}, {"json": {"_jobId": "b" * 24}}])
+    latest = mock.get(LATEST_URL, json=[{"_id": "a" * 24, "status": "completed"}])
+    assert hook.run_flow(FLOW_ID) == "b" * 24
+    assert (post.call_count, latest.call_count) == (2, 1)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_run_refused_before_any_work_is_simply_retried(
+    hook: CeligoHook, mock: requests_mock.Mocker, status: int
+) -> None:
+    post = mock.post(RUN_URL, [{"status_code": status, "json": {"message": "later"}}, {"json": {"_jobId": "b" * 24}}])
+    latest = mock.get(LATEST_URL, json=[{"_id": "a" * 24, "status": "running"}])
+    assert hook.run_flow(FLOW_ID) == "b" * 24
+    assert (post.call_count, latest.call_count) == (2, 0)
