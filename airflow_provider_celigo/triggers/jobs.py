@@ -126,6 +126,11 @@ class CeligoJobTrigger(BaseTrigger):
             found = await self._find_job(hook)
             if found is None:
                 return self._event("timeout", None, None, f"no run of flow {self.flow_id} before the deadline")
+        else:
+            # The deferring task has just read the job, so the first look waits one interval. It also keeps a
+            # job that ends at once from firing the event before the worker has reported the deferral, which
+            # Airflow 3.3.2 can then mistake for a failed task (apache/airflow #66374).
+            await self._sleep()
         if self.shared_poller:
             return await self._watch_shared(hook)
         began = time.monotonic()

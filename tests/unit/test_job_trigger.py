@@ -270,3 +270,28 @@ def test_real_async_hook_unauthorized_fires_error(monkeypatch: pytest.MonkeyPatc
     [event] = collect(make_trigger())
     assert event["status"] == "error" and "HTTP 401" in event["message"]
     assert TOKEN not in event["message"]
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_first_look_waits_one_interval_after_the_deferral(monkeypatch: pytest.MonkeyPatch, shared: bool) -> None:
+    """The operator has just read the job: the trigger's first read comes one poll interval later."""
+    events: list[str] = []
+    hook = FakeAsyncHook(job("completed"))
+    original_get_job = hook.get_job
+
+    async def get_job(job_id: str) -> dict[str, Any]:
+        events.append("get_job")
+        return await original_get_job(job_id)
+
+    real_sleep = CeligoJobTrigger._sleep
+
+    async def sleep(self: CeligoJobTrigger) -> None:
+        events.append("sleep")
+        await real_sleep(self)
+
+    monkeypatch.setattr(hook, "get_job", get_job)
+    monkeypatch.setattr(CeligoJobTrigger, "_sleep", sleep)
+    use_hook(monkeypatch, hook)
+    [event] = collect(make_trigger(shared_poller=shared))
+    assert event["status"] == "success"
+    assert events[0] == "sleep", events
