@@ -28,6 +28,7 @@ from airflow_provider_celigo.hooks.http import (
     display_path,
     mask_token,
     raise_for_answer,
+    shared_ssl_context,
 )
 from airflow_provider_celigo.hooks.resources import ResourceMethods
 from airflow_provider_celigo.limiter import async_limiter, thread_limiter
@@ -417,7 +418,7 @@ class CeligoAsyncHook(_CeligoHookBase):
             self._client = httpx.AsyncClient(
                 headers=auth_headers(settings),
                 timeout=settings.timeout,
-                verify=settings.verify_ssl,
+                verify=shared_ssl_context() if settings.verify_ssl else False,
                 limits=httpx.Limits(
                     max_connections=settings.concurrency_level, max_keepalive_connections=settings.concurrency_level
                 ),
