@@ -23,11 +23,11 @@ from airflow_provider_celigo.errors import CeligoApiError, CeligoError
 from airflow_provider_celigo.hooks.http import (
     auth_headers,
     build_url,
-    certificate_error,
     decode_body,
     display_path,
+    judge_answer,
     mask_token,
-    raise_for_answer,
+    no_answer,
     shared_ssl_context,
 )
 from airflow_provider_celigo.hooks.resources import ResourceMethods
@@ -35,9 +35,7 @@ from airflow_provider_celigo.limiter import async_limiter, thread_limiter
 from airflow_provider_celigo.pacing import pacer_for
 from airflow_provider_celigo.pagination import next_link
 from airflow_provider_celigo.retries import (
-    TransportError,
     may_have_reached_the_handler,
-    parse_retry_after,
     retry_policy,
 )
 from airflow_provider_celigo.settings import (
@@ -147,8 +145,7 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
         settings = self.settings
         path = display_path(settings, url)
         limiter = thread_limiter(settings.concurrency_owner, settings.concurrency_level)
-        pacer = pacer_for(settings.concurrency_owner)
-        pacer.wait()
+        pacer_for(settings.concurrency_owner).wait()
         started = time.monotonic()
         with limiter:
             try:
@@ -157,31 +154,13 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
                     method, url, params=params, json=json, timeout=settings.timeout, verify=settings.verify_ssl
                 )
                 body = response.content
-            except requests.Timeout:
-                raise TransportError(
-                    status=0,
-                    method=method,
-                    path=path,
-                    code="timeout",
-                    message=f"no answer within {settings.timeout:g}s",
-                ) from None
             except requests.RequestException as error:
-                tls = certificate_error(error, method=method, path=path, base_url=settings.base_url)
-                if tls is not None:
-                    raise tls from None
-                raise TransportError(
-                    status=0, method=method, path=path, code="connection_error", message=type(error).__name__
+                raise no_answer(
+                    error, timed_out=isinstance(error, requests.Timeout), settings=settings, method=method, path=path
                 ) from None
         self.log.debug("%s %s -> %s in %.3fs", method, path, response.status_code, time.monotonic() - started)
-        if response.status_code == 429:
-            pacer.pause(parse_retry_after(response.headers.get("retry-after")), cap=settings.max_retry_wait)
-        raise_for_answer(
-            status=response.status_code,
-            headers=response.headers,
-            body=body,
-            method=method,
-            path=path,
-            secret=settings.token,
+        judge_answer(
+            settings, status=response.status_code, headers=response.headers, body=body, method=method, path=path
         )
         return response
 
@@ -437,35 +416,25 @@ class CeligoAsyncHook(_CeligoHookBase):
         settings = await self.get_settings()
         client = await self._get_client()
         path = display_path(settings, url)
-        pacer = pacer_for(settings.concurrency_owner)
-        await pacer.wait_async()
+        await pacer_for(settings.concurrency_owner).wait_async()
         async with async_limiter(settings.concurrency_owner, settings.concurrency_level):
             try:
                 response = await client.request(method, url, params=params, json=json)
-            except httpx.TimeoutException:
-                raise TransportError(
-                    status=0,
+            except httpx.HTTPError as error:
+                raise no_answer(
+                    error,
+                    timed_out=isinstance(error, httpx.TimeoutException),
+                    settings=settings,
                     method=method,
                     path=path,
-                    code="timeout",
-                    message=f"no answer within {settings.timeout:g}s",
                 ) from None
-            except httpx.HTTPError as error:
-                tls = certificate_error(error, method=method, path=path, base_url=settings.base_url)
-                if tls is not None:
-                    raise tls from None
-                raise TransportError(
-                    status=0, method=method, path=path, code="connection_error", message=type(error).__name__
-                ) from None
-        if response.status_code == 429:
-            pacer.pause(parse_retry_after(response.headers.get("retry-after")), cap=settings.max_retry_wait)
-        raise_for_answer(
+        judge_answer(
+            settings,
             status=response.status_code,
             headers=response.headers,
             body=response.content,
             method=method,
             path=path,
-            secret=settings.token,
         )
         return response
 

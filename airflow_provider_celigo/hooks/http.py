@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from airflow_provider_celigo import __version__
 from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError, parse_error_body
-from airflow_provider_celigo.retries import RETRYABLE_STATUSES, RetryableResponse, parse_retry_after
+from airflow_provider_celigo.pacing import pacer_for
+from airflow_provider_celigo.retries import RETRYABLE_STATUSES, RetryableResponse, TransportError, parse_retry_after
 from airflow_provider_celigo.settings import CeligoSettings
 
 
@@ -163,3 +164,31 @@ def decode_body(
         code="unexpected_content",
         message=f"expected JSON, got {content_type or 'no content type'}: {message}",
     )
+
+
+def no_answer(
+    error: BaseException, *, timed_out: bool, settings: CeligoSettings, method: str, path: str
+) -> CeligoApiError:
+    """Return the provider's error for a request that got no usable answer (requests or httpx error).
+
+    A timeout or a broken connection is a retryable ``TransportError``; an untrusted certificate is not.
+    """
+    if timed_out:
+        return TransportError(
+            status=0, method=method, path=path, code="timeout", message=f"no answer within {settings.timeout:g}s"
+        )
+    tls = certificate_error(error, method=method, path=path, base_url=settings.base_url)
+    if tls is not None:
+        return tls
+    return TransportError(status=0, method=method, path=path, code="connection_error", message=type(error).__name__)
+
+
+def judge_answer(
+    settings: CeligoSettings, *, status: int, headers: Mapping[str, str], body: bytes, method: str, path: str
+) -> None:
+    """Raise the provider's error for an error answer; a 429 also pauses the connection's pacer."""
+    if status == 429:
+        pacer_for(settings.concurrency_owner).pause(
+            parse_retry_after(headers.get("retry-after")), cap=settings.max_retry_wait
+        )
+    raise_for_answer(status=status, headers=headers, body=body, method=method, path=path, secret=settings.token)
