@@ -105,7 +105,7 @@ def migrate_template_db(folder: Path, timeout: float = 180.0) -> Path:
     return database
 
 
-def _copy_sqlite(source: Path, target: Path) -> None:
+def copy_sqlite(source: Path, target: Path) -> None:
     """Copy a SQLite database consistently (the backup API also copies WAL content)."""
     src, dst = sqlite3.connect(str(source)), sqlite3.connect(str(target))
     try:
@@ -215,7 +215,7 @@ class AirflowHome:
         for folder in (self.home, self.dags_folder, self.logs, self.runs_folder):
             folder.mkdir(parents=True, exist_ok=True)
         self.database = root / "airflow.db"
-        _copy_sqlite(template_db, self.database)
+        copy_sqlite(template_db, self.database)
         (self.home / "airflow.cfg").write_text("# configured through environment variables\n")
         self.env: dict[str, str] = {
             **clean_environ(),

@@ -70,6 +70,8 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_celigo.dag_testing import clean_environ, copy_sqlite, migrate_template_db
+
 DAEMONS: dict[str, list[str]] = {
     "api-server": ["api-server", "--apps", "execution"],
     "scheduler": ["scheduler", "--skip-serve-logs"],
@@ -101,11 +103,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def clean_environ() -> dict[str, str]:
-    """Return this process's environment without any Airflow setting, connection or variable."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
 
 
 def _read_proc(pid: int, name: str) -> bytes:
@@ -199,34 +196,13 @@ def cleanup_stale_runs(grace: float = 5) -> list[str]:
     return cleaned
 
 
-def _copy_sqlite(source: Path, target: Path) -> None:
-    src, dst = sqlite3.connect(str(source)), sqlite3.connect(str(target))
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-
-
-def migrated_template(base_env: Mapping[str, str], timeout: float = 180) -> Path:
-    """Return a freshly migrated SQLite DB, migrated once per process (pytest session) and then reused."""
+def migrated_template() -> Path:
+    """Return a migrated SQLite DB, migrated once per process (pytest session) and then reused."""
     with _TEMPLATE_LOCK:
-        if "db" in _TEMPLATE:
-            return _TEMPLATE["db"]
-        cache = Path(tempfile.mkdtemp(prefix="celigo-e2e-dbcache-"))
-        atexit.register(shutil.rmtree, cache, True)
-        (cache / "airflow.cfg").write_text("# configured through environment variables\n")
-        env = {
-            **base_env,
-            "AIRFLOW_HOME": str(cache),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{cache / 'airflow.db'}",
-        }
-        done = subprocess.run(
-            [AIRFLOW_BIN, "db", "migrate"], env=env, capture_output=True, text=True, timeout=timeout, check=False
-        )
-        if done.returncode != 0:
-            raise DeploymentError(f"airflow db migrate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-        _TEMPLATE["db"] = cache / "airflow.db"
+        if "db" not in _TEMPLATE:
+            cache = Path(tempfile.mkdtemp(prefix="celigo-e2e-dbcache-"))
+            atexit.register(shutil.rmtree, cache, True)
+            _TEMPLATE["db"] = migrate_template_db(cache)
         return _TEMPLATE["db"]
 
 
@@ -344,7 +320,7 @@ class AirflowDeployment:
         self.run_dir = Path(tempfile.mkdtemp(prefix="airflow-deployment-", dir=base))
         self.env = self._build_env()
         (self.run_dir / "home" / "airflow.cfg").write_text("# configured through environment variables\n")
-        _copy_sqlite(migrated_template(self._template_env()), self.db_path)
+        copy_sqlite(migrated_template(), self.db_path)
         try:
             for name in DAEMONS:
                 self.start_daemon(name)
@@ -352,9 +328,6 @@ class AirflowDeployment:
         except BaseException:
             self.stop()
             raise
-
-    def _template_env(self) -> dict[str, str]:
-        return {key: value for key, value in self.env.items() if not key.startswith("AIRFLOW_CONN_")}
 
     def _build_env(self) -> dict[str, str]:
         from cryptography.fernet import Fernet
