@@ -52,7 +52,7 @@ class CeligoCreateResourceOperator(CeligoBaseOperator):
         self.if_exists = if_exists
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_celigo.hooks.resources import as_json_object
+        from airflow_provider_celigo.documents import as_json_object
 
         body = as_json_object(self.body)
         return self.hook.create_resource(self.resource_type, body, if_exists=self.if_exists)
@@ -104,7 +104,7 @@ class CeligoListResourcesOperator(CeligoBaseOperator):
         self.limit = limit
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        from airflow_provider_celigo.hooks.resources import as_json_object
+        from airflow_provider_celigo.documents import as_json_object
 
         filters = as_json_object(self.filters, "filters") if self.filters else None
         found = self.hook.list_resources(
@@ -152,7 +152,7 @@ class CeligoUpdateResourceOperator(CeligoBaseOperator):
         self.masked_secrets = masked_secrets
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_celigo.hooks.resources import as_json_object
+        from airflow_provider_celigo.documents import as_json_object
 
         changes = as_json_object(self.body)
         return self.hook.update_resource(

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_celigo.documents import deep_merge
 from airflow_provider_celigo.emulator.seeds import DEMO_IDS
 from airflow_provider_celigo.emulator.server import EmulatorServer
 from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError, CeligoError
 from airflow_provider_celigo.hooks.celigo import CeligoHook
-from airflow_provider_celigo.hooks.resources import deep_merge
 from airflow_provider_celigo.operators.integrations import CeligoCloneIntegrationOperator
 from airflow_provider_celigo.operators.resources import CeligoPingConnectionOperator
 from airflow_provider_celigo.resource_types import MASKED_VALUE, ResourceType, is_patchable_path

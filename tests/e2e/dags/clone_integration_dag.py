@@ -48,8 +48,8 @@ with DAG(
     @task
     def snapshot_clone(result: dict[str, Any]) -> dict[str, Any]:
         """Record which connections the clone uses, while it exists."""
+        from airflow_provider_celigo.documents import flow_steps
         from airflow_provider_celigo.hooks.celigo import CeligoHook
-        from airflow_provider_celigo.hooks.resources import flow_steps
 
         hook = CeligoHook()
         integration = hook.get_resource("integrations", result["integration_id"])
