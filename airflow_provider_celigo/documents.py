@@ -38,6 +38,11 @@ def as_json_object(value: Any, what: str = "body") -> dict[str, Any]:
     return dict(value)
 
 
+def query_params(filters: Mapping[str, Any]) -> dict[str, Any]:
+    """Return list filters as query parameters; booleans become ``true``/``false`` as integrator.io spells them."""
+    return {key: (str(value).lower() if isinstance(value, bool) else value) for key, value in filters.items()}
+
+
 def as_connection_map(value: Any) -> dict[str, str]:
     """Return a connection map ``{source connection id: target connection id}`` with checked ids.
 

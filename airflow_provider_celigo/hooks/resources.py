@@ -20,6 +20,7 @@ from airflow_provider_celigo.documents import (
     deep_merge,
     flow_steps,
     patch_operations,
+    query_params,
     refuse_masked,
 )
 from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError
@@ -106,7 +107,7 @@ class ResourceMethods:
                 names = ", ".join(k.value for k in INTEGRATION_CHILD_TYPES)
                 raise CeligoConfigError(f"integration_id can only scope {names}, not {kind.value}")
             path = f"/integrations/{check_id(integration_id, 'integration id')}{kind.path}"
-        yield from self.paginate(path, dict(filters) if filters else None)
+        yield from self.paginate(path, query_params(filters) if filters else None)
 
     def list_resources(
         self,

@@ -355,3 +355,12 @@ def test_restore_brings_back_an_integration_with_its_flows(hook: CeligoHook, emu
     assert all(stored(emulator, "flows", f) is not None for f in flows)
     with pytest.raises(CeligoApiError, match="not in the recycle bin"):
         hook.restore_resource("integrations", TEMPLATE)
+
+
+def test_boolean_filters_are_sent_as_integrator_io_spells_them(hook: CeligoHook, emulator: EmulatorServer) -> None:
+    enabled = hook.list_resources("flows", {"disabled": False}, integration_id=SHOP)
+    queries = [entry["query"] for entry in emulator.admin.requests_log() if entry["path"].endswith("/flows")]
+    assert queries and queries[0] == "disabled=false"
+    disabled = hook.list_resources("flows", {"disabled": True}, integration_id=SHOP)
+    assert [flow["_id"] for flow in disabled] == [DEMO_IDS["flow_legacy_ftp"]]
+    assert len(enabled) == 5 and DEMO_IDS["flow_legacy_ftp"] not in {flow["_id"] for flow in enabled}
