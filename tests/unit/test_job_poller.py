@@ -80,6 +80,17 @@ class FakeJobsApi:
         return [args for kind, args in self.calls if kind == "get"]
 
 
+async def after_first_listing(api: FakeJobsApi, timeout: float = 30.0) -> None:
+    """Return once the poller has listed jobs once: tests end their jobs only then, so that at least two
+    rounds happen however slow the machine is."""
+
+    async def listed() -> None:
+        while not api.listings():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(listed(), timeout)
+
+
 def run(coro: Callable[[], Awaitable[Any]]) -> Any:
     return asyncio.run(coro())
 
@@ -119,7 +130,7 @@ def test_later_rounds_start_the_listing_at_the_oldest_watched_job() -> None:
 
     async def scenario() -> None:
         async def finish_later() -> None:
-            await asyncio.sleep(0.15)
+            await after_first_listing(api)
             api.finish(first)
             api.finish(second, "failed")
 
@@ -184,7 +195,7 @@ def test_step_and_retry_jobs_are_read_directly_after_the_first_look() -> None:
 
     async def scenario() -> None:
         async def finish_later() -> None:
-            await asyncio.sleep(0.1)
+            await after_first_listing(api)
             for jid in [*flows, retry]:
                 api.finish(jid)
 
@@ -327,7 +338,7 @@ def test_many_triggers_share_listings_and_fire_their_own_events(monkeypatch: pyt
 
     async def scenario() -> list[dict[str, Any]]:
         async def finish_later() -> None:
-            await asyncio.sleep(0.1)
+            await after_first_listing(api)
             for n, jid in enumerate(jobs):
                 api.finish(jid, "failed" if n % 2 else "completed")
 
