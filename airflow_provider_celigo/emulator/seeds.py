@@ -382,3 +382,20 @@ SEEDS = {"demo": demo_dump}
 def named_seed(name: str) -> dict[str, Any]:
     """Return the raw dump for a named seed. Raises KeyError for an unknown name."""
     return SEEDS[name]()
+
+
+def demo_flow_copies(ids: list[str], scenario: dict[str, Any], name: str = "copy") -> dict[str, Any]:
+    """Return a raw dump adding one flow per id, each wired like the demo "Orders to NetSuite" flow (its export
+    and import), with ``scenario`` for every copy: many distinct flows for concurrency tests."""
+    flows = [
+        {
+            "_id": flow_id,
+            "name": f"{name} {flow_id[-4:]}",
+            "_integrationId": _I["integration_shop"],
+            "disabled": False,
+            "pageGenerators": [{"_exportId": _I["export_orders"]}],
+            "pageProcessors": [{"type": "import", "_importId": _I["import_orders"]}],
+        }
+        for flow_id in ids
+    ]
+    return {"flows": flows, "scenarios": {flow_id: dict(scenario) for flow_id in ids}}

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.emulator.seeds import demo_flow_copies
 from airflow_provider_celigo.emulator.server import EmulatorServer
 
 try:
@@ -89,22 +89,6 @@ def flow_ids(batch: int) -> list[str]:
     return [f"6652e{batch:03x}{index:016x}" for index in range(FLOWS_PER_RUN)]
 
 
-def flow_dump(ids: list[str], scenario: dict[str, Any]) -> dict[str, Any]:
-    """Return an emulator seed dump with one flow per id (demo orders export and import) and its scenario."""
-    flows = [
-        {
-            "_id": flow_id,
-            "name": f"pool cap e2e {flow_id[-4:]}",
-            "_integrationId": DEMO_IDS["integration_shop"],
-            "disabled": False,
-            "pageGenerators": [{"_exportId": DEMO_IDS["export_orders"]}],
-            "pageProcessors": [{"type": "import", "_importId": DEMO_IDS["import_orders"]}],
-        }
-        for flow_id in ids
-    ]
-    return {"flows": flows, "scenarios": {flow_id: scenario for flow_id in ids}}
-
-
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorServer]:
     """The emulator, in a thread of this process, with the demo seed."""
@@ -140,7 +124,9 @@ class Scenario:
     def prepare(self, *, level: int, seconds: float, burst_reads: bool = False, pool_slots: int | None = None) -> None:
         """Create the flows, set the connection level, sync the pool (then resize it if asked), set faults."""
         half = seconds / 2
-        self.emulator.admin.seed(flow_dump(self.flows, {"export_seconds": half, "import_seconds": half}))
+        self.emulator.admin.seed(
+            demo_flow_copies(self.flows, {"export_seconds": half, "import_seconds": half}, name="pool cap e2e")
+        )
         extra: dict[str, Any] = {"base_url": self.emulator.base_url, "concurrency_level": level, "timeout": 60}
         if burst_reads:
             extra["max_retries"] = 0  # a failed job listing falls back to single reads at once

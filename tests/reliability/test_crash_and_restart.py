@@ -34,7 +34,7 @@ import pytest
 from reliability_helpers import active_jobs, airflow_db_places, deployment_module, table_rows, until
 from report import FIGURES, scan_for_token
 
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.emulator.seeds import demo_flow_copies
 from airflow_provider_celigo.emulator.server import EmulatorServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -70,19 +70,8 @@ def flow_ids() -> dict[str, Any]:
 
 def flow_dump(ids: list[str]) -> dict[str, Any]:
     """Seed dump: one long flow per id (demo orders export and import)."""
-    flows = [
-        {
-            "_id": flow_id,
-            "name": f"reliability crash {flow_id[-2:]}",
-            "_integrationId": DEMO_IDS["integration_shop"],
-            "disabled": False,
-            "pageGenerators": [{"_exportId": DEMO_IDS["export_orders"]}],
-            "pageProcessors": [{"type": "import", "_importId": DEMO_IDS["import_orders"]}],
-        }
-        for flow_id in ids
-    ]
     scenario = {"export_seconds": JOB_SECONDS, "import_seconds": JOB_SECONDS, "records": 30}
-    return {"flows": flows, "scenarios": dict.fromkeys(ids, scenario)}
+    return demo_flow_copies(ids, scenario, name="reliability crash")
 
 
 @dataclass
