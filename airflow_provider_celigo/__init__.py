@@ -1,3 +1,139 @@
-"""Apache Airflow provider for Celigo integrator.io."""
+"""Apache Airflow provider for Celigo integrator.io.
+
+The names users import are available here (``from airflow_provider_celigo import CeligoRunFlowOperator``) and
+from their modules (``airflow_provider_celigo.operators.flows``). They are loaded on first use, so importing
+the package in a DAG file costs nothing until an operator is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_PUBLIC: dict[str, str] = {
+    "CeligoApiError": "airflow_provider_celigo.exceptions",
+    "CeligoAsyncHook": "airflow_provider_celigo.hooks.celigo",
+    "CeligoCloneExportOperator": "airflow_provider_celigo.operators.integrations",
+    "CeligoCloneFlowOperator": "airflow_provider_celigo.operators.integrations",
+    "CeligoCloneImportOperator": "airflow_provider_celigo.operators.integrations",
+    "CeligoCloneIntegrationOperator": "airflow_provider_celigo.operators.integrations",
+    "CeligoConfigError": "airflow_provider_celigo.exceptions",
+    "CeligoCreateResourceOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoDeleteLookupCacheEntriesOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoDeleteResourceOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoDeleteStateOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoError": "airflow_provider_celigo.exceptions",
+    "CeligoFlowRunSensor": "airflow_provider_celigo.sensors.jobs",
+    "CeligoFlowStateOperator": "airflow_provider_celigo.operators.flows",
+    "CeligoGetLookupCacheEntriesOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoGetResourceOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoGetStateOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoHook": "airflow_provider_celigo.hooks.celigo",
+    "CeligoJobError": "airflow_provider_celigo.exceptions",
+    "CeligoJobLink": "airflow_provider_celigo.links",
+    "CeligoJobSensor": "airflow_provider_celigo.sensors.jobs",
+    "CeligoJobTrigger": "airflow_provider_celigo.triggers.jobs",
+    "CeligoListResourcesOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoPingConnectionOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoPutStateOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoResolveFlowErrorsOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoRestoreResourceOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoRetryFlowErrorsOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoRunFlowOperator": "airflow_provider_celigo.operators.flows",
+    "CeligoRunIntegrationFlowsOperator": "airflow_provider_celigo.operators.flows",
+    "CeligoUpdateResourceOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoUpsertLookupCacheEntriesOperator": "airflow_provider_celigo.operators.resources",
+    "ResourceType": "airflow_provider_celigo.resource_types",
+    "celigo_pool_policy": "airflow_provider_celigo.pools",
+}
+
+__all__ = [
+    "CeligoApiError",
+    "CeligoAsyncHook",
+    "CeligoCloneExportOperator",
+    "CeligoCloneFlowOperator",
+    "CeligoCloneImportOperator",
+    "CeligoCloneIntegrationOperator",
+    "CeligoConfigError",
+    "CeligoCreateResourceOperator",
+    "CeligoDeleteLookupCacheEntriesOperator",
+    "CeligoDeleteResourceOperator",
+    "CeligoDeleteStateOperator",
+    "CeligoError",
+    "CeligoFlowRunSensor",
+    "CeligoFlowStateOperator",
+    "CeligoGetLookupCacheEntriesOperator",
+    "CeligoGetResourceOperator",
+    "CeligoGetStateOperator",
+    "CeligoHook",
+    "CeligoJobError",
+    "CeligoJobLink",
+    "CeligoJobSensor",
+    "CeligoJobTrigger",
+    "CeligoListResourcesOperator",
+    "CeligoPingConnectionOperator",
+    "CeligoPutStateOperator",
+    "CeligoResolveFlowErrorsOperator",
+    "CeligoRestoreResourceOperator",
+    "CeligoRetryFlowErrorsOperator",
+    "CeligoRunFlowOperator",
+    "CeligoRunIntegrationFlowsOperator",
+    "CeligoUpdateResourceOperator",
+    "CeligoUpsertLookupCacheEntriesOperator",
+    "ResourceType",
+    "__version__",
+    "celigo_pool_policy",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'airflow_provider_celigo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError, CeligoJobError
+    from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook, CeligoHook
+    from airflow_provider_celigo.links import CeligoJobLink
+    from airflow_provider_celigo.operators.flows import (
+        CeligoFlowStateOperator,
+        CeligoRunFlowOperator,
+        CeligoRunIntegrationFlowsOperator,
+    )
+    from airflow_provider_celigo.operators.integrations import (
+        CeligoCloneExportOperator,
+        CeligoCloneFlowOperator,
+        CeligoCloneImportOperator,
+        CeligoCloneIntegrationOperator,
+    )
+    from airflow_provider_celigo.operators.resources import (
+        CeligoCreateResourceOperator,
+        CeligoDeleteLookupCacheEntriesOperator,
+        CeligoDeleteResourceOperator,
+        CeligoDeleteStateOperator,
+        CeligoGetLookupCacheEntriesOperator,
+        CeligoGetResourceOperator,
+        CeligoGetStateOperator,
+        CeligoListResourcesOperator,
+        CeligoPingConnectionOperator,
+        CeligoPutStateOperator,
+        CeligoResolveFlowErrorsOperator,
+        CeligoRestoreResourceOperator,
+        CeligoRetryFlowErrorsOperator,
+        CeligoUpdateResourceOperator,
+        CeligoUpsertLookupCacheEntriesOperator,
+    )
+    from airflow_provider_celigo.pools import celigo_pool_policy
+    from airflow_provider_celigo.resource_types import ResourceType
+    from airflow_provider_celigo.sensors.jobs import CeligoFlowRunSensor, CeligoJobSensor
+    from airflow_provider_celigo.triggers.jobs import CeligoJobTrigger

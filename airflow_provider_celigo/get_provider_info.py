@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_celigo import __version__
-from airflow_provider_celigo.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_celigo._connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
 
 def get_provider_info() -> dict[str, Any]:

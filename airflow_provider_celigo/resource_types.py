@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_celigo.errors import CeligoConfigError
+from airflow_provider_celigo.exceptions import CeligoConfigError
 
 MASKED_VALUE = "******"
 

@@ -67,8 +67,8 @@ def main() -> None:
         admin = emulator.admin
         admin.configure(bucket_size=10_000_000, refill_per_second=1_000_000.0, page_size=PAGE_SIZE)
         conn_id = set_connection(emulator.base_url, concurrency_level=5)
+        from airflow_provider_celigo.hooks._transport.clients import auth_headers
         from airflow_provider_celigo.hooks.celigo import CeligoHook
-        from airflow_provider_celigo.hooks.http import auth_headers
 
         hook = CeligoHook(conn_id)
         headers = auth_headers(hook.settings)

@@ -53,7 +53,7 @@ NOTABLE = (
     "uvicorn",
     "tenacity",
     "asgiref",
-    "airflow_provider_celigo.emulator",
+    "airflow_provider_celigo.testing.emulator",
 )
 
 # Runs in the fresh interpreter: argv[1] = JSON list of modules, argv[2] = "trace" or "time".

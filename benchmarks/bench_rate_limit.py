@@ -50,7 +50,7 @@ def hammer(conn_id: str, calls: int, threads: int) -> dict[str, Any]:
 
 
 def one_run(emulator: EmulatorProcess, conn_id: str, paced: bool) -> dict[str, Any]:
-    from airflow_provider_celigo import pacing
+    from airflow_provider_celigo.hooks._transport import pacing
 
     admin = emulator.admin
     admin.configure(bucket_size=BUCKET, refill_per_second=REFILL)

@@ -123,8 +123,8 @@ async def watch(
 
 def warm_up(conn_id: str) -> None:
     """Import and initialise what the first call loads (httpx client, SSL, job poller) before measuring."""
-    from airflow_provider_celigo import job_poller  # noqa: F401
     from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook
+    from airflow_provider_celigo.jobs import poller  # noqa: F401
 
     async def call() -> None:
         hook = CeligoAsyncHook(conn_id)
@@ -138,7 +138,7 @@ def worker(design: str, root_url: str, jobs_count: int, interval: float) -> dict
     """Measure one design in this (fresh) process."""
     airflow_home()
     quiet_logs()
-    from airflow_provider_celigo.emulator.client import EmulatorAdmin
+    from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
 
     admin = EmulatorAdmin(root_url, timeout=120)
     conn_id = set_connection(f"{root_url}/v1", CONCURRENCY)

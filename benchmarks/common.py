@@ -106,14 +106,22 @@ class EmulatorProcess:
     def admin(self) -> Any:
         """Return an ``EmulatorAdmin`` client for the emulator."""
         if self._admin is None:
-            from airflow_provider_celigo.emulator.client import EmulatorAdmin
+            from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
 
             self._admin = EmulatorAdmin(self.root_url, timeout=120)
         return self._admin
 
     def start(self) -> EmulatorProcess:
         """Start the emulator on a free port and return self once it serves."""
-        command = [sys.executable, "-m", "airflow_provider_celigo.emulator.cli", "--port", "0", "--token", TOKEN]
+        command = [
+            sys.executable,
+            "-m",
+            "airflow_provider_celigo.testing.emulator.cli",
+            "--port",
+            "0",
+            "--token",
+            TOKEN,
+        ]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO)
         assert self.process.stdout is not None
         deadline = time.monotonic() + 60

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_celigo.dag_testing import AirflowHome, DagTestResult, migrate_template_db
-from airflow_provider_celigo.emulator.client import EmulatorAdmin
+from airflow_provider_celigo.testing.dags import AirflowHome, DagTestResult, migrate_template_db
+from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "example_dags"

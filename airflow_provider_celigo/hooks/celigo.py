@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -18,46 +18,35 @@ import requests
 import tenacity
 from airflow.sdk import BaseHook
 
-from airflow_provider_celigo.connection_form import legacy_field_behaviour, legacy_form_widgets
-from airflow_provider_celigo.errors import CeligoApiError, CeligoError
-from airflow_provider_celigo.hooks.http import (
-    auth_headers,
-    build_url,
-    decode_body,
-    display_path,
-    judge_answer,
-    mask_token,
-    no_answer,
-    shared_ssl_context,
-)
-from airflow_provider_celigo.hooks.resources import ResourceMethods
-from airflow_provider_celigo.limiter import async_limiter, thread_limiter
-from airflow_provider_celigo.pacing import pacer_for
-from airflow_provider_celigo.pagination import next_link
-from airflow_provider_celigo.retries import (
-    may_have_reached_the_handler,
-    retry_policy,
-)
-from airflow_provider_celigo.settings import (
+from airflow_provider_celigo._connection_form import legacy_field_behaviour, legacy_form_widgets
+from airflow_provider_celigo._validation import check_id
+from airflow_provider_celigo.connection import (
     CONN_TYPE,
     DEFAULT_CONN_ID,
     CeligoSettings,
     read_extra,
     settings_from_connection,
 )
-from airflow_provider_celigo.validation import check_id
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoError
+from airflow_provider_celigo.hooks._resources import ResourceMethods
+from airflow_provider_celigo.hooks._transport.clients import auth_headers, mask_token, shared_ssl_context
+from airflow_provider_celigo.hooks._transport.limits import async_limiter, thread_limiter
+from airflow_provider_celigo.hooks._transport.pacing import pacer_for
+from airflow_provider_celigo.hooks._transport.paging import next_link
+from airflow_provider_celigo.hooks._transport.responses import decode_body, no_response, raise_for_status
+from airflow_provider_celigo.hooks._transport.retry import (
+    may_have_reached_the_handler,
+    retry_policy,
+)
+from airflow_provider_celigo.hooks._transport.urls import build_url, display_path
+from airflow_provider_celigo.jobs.status import ACTIVE_STATUSES, iso_millis
 
 if TYPE_CHECKING:
     import httpx
 
 JOBS_PAGE_CAP = 1000
-ACTIVE_JOB_STATUSES = ("queued", "running", "canceling", "retrying")
 
 log = logging.getLogger(__name__)
-
-
-def _utc_iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _run_body(start_date: str | None, end_date: str | None, export_ids: list[str] | None) -> dict[str, Any]:
@@ -155,11 +144,11 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
                 )
                 body = response.content
             except requests.RequestException as error:
-                raise no_answer(
+                raise no_response(
                     error, timed_out=isinstance(error, requests.Timeout), settings=settings, method=method, path=path
                 ) from None
         self.log.debug("%s %s -> %s in %.3fs", method, path, response.status_code, time.monotonic() - started)
-        judge_answer(
+        raise_for_status(
             settings, status=response.status_code, headers=response.headers, body=body, method=method, path=path
         )
         return response
@@ -291,7 +280,7 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
     def _active_job_of(self, flow_id: str) -> str | None:
         """Return the id of the flow's latest job if it is queued or running, else None."""
         for job in self.get_latest_flow_jobs(flow_id):
-            if isinstance(job, dict) and job.get("status") in ACTIVE_JOB_STATUSES and isinstance(job.get("_id"), str):
+            if isinstance(job, dict) and job.get("status") in ACTIVE_STATUSES and isinstance(job.get("_id"), str):
                 return str(job["_id"])
         return None
 
@@ -326,17 +315,17 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
                 return
             seen.update(job["_id"] for job in fresh if "_id" in job)
             oldest = datetime.fromisoformat(str(page[-1]["createdAt"]).replace("Z", "+00:00"))
-            params["createdAt_lte"] = _utc_iso(oldest - timedelta(milliseconds=1))
+            params["createdAt_lte"] = iso_millis(oldest - timedelta(milliseconds=1))
 
     def find_active_flow_jobs(self, flow_id: str, created_after: datetime | None = None) -> list[dict[str, Any]]:
         """Return the flow's queued or running flow jobs, newest first, optionally created after a moment."""
         params: dict[str, Any] = {
             "_flowId": check_id(flow_id, "flow id"),
             "type": "flow",
-            "status": list(ACTIVE_JOB_STATUSES),
+            "status": sorted(ACTIVE_STATUSES),
         }
         if created_after is not None:
-            params["createdAt_gte"] = _utc_iso(created_after)
+            params["createdAt_gte"] = iso_millis(created_after)
         return list(self.iter_jobs(**params))
 
     def get_step_errors(self, flow_id: str, step_id: str, *, limit: int = 1000) -> list[dict[str, Any]]:
@@ -421,14 +410,14 @@ class CeligoAsyncHook(_CeligoHookBase):
             try:
                 response = await client.request(method, url, params=params, json=json)
             except httpx.HTTPError as error:
-                raise no_answer(
+                raise no_response(
                     error,
                     timed_out=isinstance(error, httpx.TimeoutException),
                     settings=settings,
                     method=method,
                     path=path,
                 ) from None
-        judge_answer(
+        raise_for_status(
             settings,
             status=response.status_code,
             headers=response.headers,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, conf
 
-from airflow_provider_celigo.settings import DEFAULT_CONN_ID
+from airflow_provider_celigo.connection import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from airflow_provider_celigo.hooks.celigo import CeligoHook

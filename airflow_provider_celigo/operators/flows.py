@@ -8,16 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_celigo.errors import CeligoConfigError, CeligoJobError
-from airflow_provider_celigo.jobs import Outcome, outcome, summarize
-from airflow_provider_celigo.links import JOB_ID_XCOM_KEY, JOB_URL_XCOM_KEY, CeligoJobLink, job_url
-from airflow_provider_celigo.operators.base import CeligoBaseOperator, default_deferrable
-from airflow_provider_celigo.outcomes import conclude
-from airflow_provider_celigo.policies import ErrorPolicy, Verdict
-from airflow_provider_celigo.reattach import RunLedger, previous_job
-from airflow_provider_celigo.settings import DEFAULT_CONN_ID
-from airflow_provider_celigo.validation import check_id
-from airflow_provider_celigo.waiting import (
+from airflow_provider_celigo._validation import check_id
+from airflow_provider_celigo.connection import DEFAULT_CONN_ID
+from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoJobError
+from airflow_provider_celigo.jobs.policy import ErrorPolicy, Verdict, conclude
+from airflow_provider_celigo.jobs.reattach import RunLedger, previous_job
+from airflow_provider_celigo.jobs.status import Outcome, outcome, summarize
+from airflow_provider_celigo.jobs.wait import (
     DeadlineReached,
     cancel_and_confirm,
     deadline_after,
@@ -25,6 +22,8 @@ from airflow_provider_celigo.waiting import (
     positive_seconds,
     wait_for_job,
 )
+from airflow_provider_celigo.links import JOB_ID_XCOM_KEY, JOB_URL_XCOM_KEY, CeligoJobLink, job_url
+from airflow_provider_celigo.operators.base import CeligoBaseOperator, default_deferrable
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -104,7 +103,7 @@ class CeligoRunFlowOperator(_CeligoOperator):
     Pushes ``celigo_job_id`` and ``celigo_job_url`` to XCom right after starting and returns the job's
     summary (``jobs.summarize``). Raises CeligoJobError when the job fails, is canceled, completes with
     more errors than allowed, or outlives the deadline (it is canceled then). On a retry it reattaches to
-    the job the previous try started (see ``airflow_provider_celigo.reattach``).
+    the job the previous try started (see ``airflow_provider_celigo.jobs.reattach``).
     """
 
     template_fields: Sequence[str] = (

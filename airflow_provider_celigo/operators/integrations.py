@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_celigo.errors import CeligoConfigError
+from airflow_provider_celigo.exceptions import CeligoConfigError
 from airflow_provider_celigo.operators.resources import CeligoBaseOperator
 from airflow_provider_celigo.resource_types import ResourceType
 

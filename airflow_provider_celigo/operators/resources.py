@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_celigo.errors import CeligoConfigError, CeligoError
+from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoError
 from airflow_provider_celigo.operators.base import CeligoBaseOperator
 from airflow_provider_celigo.resource_types import ResourceType, as_resource_type
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_celigo.hooks.resources import IfExists, MaskedSecrets, UpdateStrategy
+    from airflow_provider_celigo.hooks._resources import IfExists, MaskedSecrets, UpdateStrategy
 
 
 def _optional_type(value: ResourceType | str | None) -> ResourceType | None:
@@ -52,7 +52,7 @@ class CeligoCreateResourceOperator(CeligoBaseOperator):
         self.if_exists = if_exists
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_celigo.documents import as_json_object
+        from airflow_provider_celigo._documents import as_json_object
 
         body = as_json_object(self.body)
         return self.hook.create_resource(self.resource_type, body, if_exists=self.if_exists)
@@ -104,7 +104,7 @@ class CeligoListResourcesOperator(CeligoBaseOperator):
         self.limit = limit
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        from airflow_provider_celigo.documents import as_json_object
+        from airflow_provider_celigo._documents import as_json_object
 
         filters = as_json_object(self.filters, "filters") if self.filters else None
         found = self.hook.list_resources(
@@ -152,7 +152,7 @@ class CeligoUpdateResourceOperator(CeligoBaseOperator):
         self.masked_secrets = masked_secrets
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_celigo.documents import as_json_object
+        from airflow_provider_celigo._documents import as_json_object
 
         changes = as_json_object(self.body)
         return self.hook.update_resource(

@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
-from airflow_provider_celigo.errors import CeligoConfigError, CeligoJobError
-from airflow_provider_celigo.jobs import is_terminal, summarize
+from airflow_provider_celigo._validation import check_id
+from airflow_provider_celigo.connection import DEFAULT_CONN_ID
+from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoJobError
+from airflow_provider_celigo.jobs.policy import ErrorPolicy, conclude
+from airflow_provider_celigo.jobs.status import is_terminal, summarize
+from airflow_provider_celigo.jobs.wait import positive_seconds, progress_line
 from airflow_provider_celigo.links import CeligoJobLink
 from airflow_provider_celigo.operators.base import CeligoHookMixin, default_deferrable
-from airflow_provider_celigo.outcomes import conclude
-from airflow_provider_celigo.policies import ErrorPolicy
-from airflow_provider_celigo.settings import DEFAULT_CONN_ID
-from airflow_provider_celigo.validation import check_id
-from airflow_provider_celigo.waiting import positive_seconds, progress_line
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_celigo.jobs import job_status, summarize
-from airflow_provider_celigo.settings import DEFAULT_CONN_ID
-from airflow_provider_celigo.validation import check_id
-from airflow_provider_celigo.waiting import (
+from airflow_provider_celigo._validation import check_id
+from airflow_provider_celigo.connection import DEFAULT_CONN_ID
+from airflow_provider_celigo.jobs.status import job_status, summarize
+from airflow_provider_celigo.jobs.wait import (
     CANCEL_CONFIRM_POLL,
     CANCEL_CONFIRM_SECONDS,
     deadline_message,
@@ -147,7 +147,7 @@ class CeligoJobTrigger(BaseTrigger):
 
     async def _watch_shared(self, hook: CeligoAsyncHook) -> dict[str, Any]:
         """Wait for the job's documents from the connection's shared poller; same events as the own loop."""
-        from airflow_provider_celigo.job_poller import watch_job
+        from airflow_provider_celigo.jobs.poller import watch_job
 
         job_id = str(self.job_id)
         began = time.monotonic()

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from airflow_provider_celigo.dag_testing import AirflowHome, migrate_template_db
+from airflow_provider_celigo.testing.dags import AirflowHome, migrate_template_db
 
 if TYPE_CHECKING:
-    from airflow_provider_celigo.emulator.server import EmulatorServer
+    from airflow_provider_celigo.testing.emulator.server import EmulatorServer
 
 DAGS = Path(__file__).parent / "dags"
 EMULATOR_CLOCK_SPEED = 20.0

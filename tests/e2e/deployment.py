@@ -70,7 +70,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_celigo.dag_testing import clean_environ, copy_sqlite, migrate_template_db
+from airflow_provider_celigo.testing.dags import clean_environ, copy_sqlite, migrate_template_db
 
 DAEMONS: dict[str, list[str]] = {
     "api-server": ["api-server", "--apps", "execution"],

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from airflow_provider_celigo.dag_testing import AirflowHome
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.testing.dags import AirflowHome
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
 if TYPE_CHECKING:
-    from airflow_provider_celigo.emulator.server import EmulatorServer
+    from airflow_provider_celigo.testing.emulator.server import EmulatorServer
 
 pytestmark = pytest.mark.e2e
 

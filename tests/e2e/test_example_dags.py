@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_celigo.dag_testing import AirflowHome, DagTestResult
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
-from airflow_provider_celigo.emulator.server import EmulatorServer
+from airflow_provider_celigo.testing.dags import AirflowHome, DagTestResult
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.testing.emulator.server import EmulatorServer
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"

@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_celigo.emulator.seeds import demo_flow_copies
-from airflow_provider_celigo.emulator.server import EmulatorServer
+from airflow_provider_celigo.testing.emulator.seeds import demo_flow_copies
+from airflow_provider_celigo.testing.emulator.server import EmulatorServer
 
 try:
     from .deployment import AirflowDeployment, DeploymentError
@@ -71,7 +71,7 @@ import sys
 from airflow.models import Connection
 from airflow.models.pool import Pool
 from airflow.utils.session import create_session
-from airflow_provider_celigo.cli import main
+from airflow_provider_celigo.pools.cli import main
 conn_id, conn_json, slots = sys.argv[1:4]
 with create_session() as session:
     session.query(Connection).filter(Connection.conn_id == conn_id).delete()

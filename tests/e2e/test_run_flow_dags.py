@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from airflow_provider_celigo.dag_testing import AirflowHome, DagTestResult
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.testing.dags import AirflowHome, DagTestResult
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
 if TYPE_CHECKING:
-    from airflow_provider_celigo.emulator.server import EmulatorServer
+    from airflow_provider_celigo.testing.emulator.server import EmulatorServer
 
 DAG_FILE = Path(__file__).parent / "dags" / "run_flows_dag.py"
 RUN_TIMEOUT = 90.0

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_celigo.emulator.client import EmulatorAdmin
-from airflow_provider_celigo.emulator.config import EmulatorConfig
-from airflow_provider_celigo.emulator.seeds import DEFAULT_TOKEN
-from airflow_provider_celigo.emulator.server import EmulatorServer
 from airflow_provider_celigo.testing import celigo_connection, celigo_emulator  # noqa: F401
+from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
+from airflow_provider_celigo.testing.emulator.config import EmulatorConfig
+from airflow_provider_celigo.testing.emulator.seeds import DEFAULT_TOKEN
+from airflow_provider_celigo.testing.emulator.server import EmulatorServer
 
 DEFAULTS: dict[str, Any] = {
     "clock_speed": 20.0,

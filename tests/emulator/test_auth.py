@@ -6,9 +6,9 @@ import re
 
 from conftest import Api, assert_error
 
-from airflow_provider_celigo.emulator.client import EmulatorAdmin
-from airflow_provider_celigo.emulator.seeds import DEFAULT_TOKEN, DEMO_IDS
-from airflow_provider_celigo.emulator.server import EmulatorServer
+from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
+from airflow_provider_celigo.testing.emulator.seeds import DEFAULT_TOKEN, DEMO_IDS
+from airflow_provider_celigo.testing.emulator.server import EmulatorServer
 
 
 def test_missing_and_unknown_token_get_401(server: EmulatorServer, api: Api) -> None:

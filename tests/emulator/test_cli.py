@@ -9,9 +9,9 @@ import time
 
 import requests
 
-from airflow_provider_celigo.emulator.seeds import DEFAULT_TOKEN, DEMO_IDS
+from airflow_provider_celigo.testing.emulator.seeds import DEFAULT_TOKEN, DEMO_IDS
 
-COMMAND = [sys.executable, "-m", "airflow_provider_celigo.emulator.cli"]
+COMMAND = [sys.executable, "-m", "airflow_provider_celigo.testing.emulator.cli"]
 
 
 def test_cli_starts_and_serves_demo_flows() -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 from conftest import Api, assert_error
 
-from airflow_provider_celigo.emulator.client import EmulatorAdmin
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
 ACME_MAP = {
     DEMO_IDS["conn_shopify"]: DEMO_IDS["conn_acme_shopify"],

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 from conftest import Api, assert_error
 
-from airflow_provider_celigo.emulator.client import EmulatorAdmin
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
 HEX24 = re.compile(r"^[0-9a-f]{24}$")
 ORDERS = DEMO_IDS["flow_orders"]

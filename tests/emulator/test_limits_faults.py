@@ -9,9 +9,9 @@ import pytest
 import requests
 from conftest import Api, assert_error
 
-from airflow_provider_celigo.emulator.client import EmulatorAdmin
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
-from airflow_provider_celigo.emulator.server import EmulatorServer
+from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.testing.emulator.server import EmulatorServer
 
 RUN_PATH = r"^/v1/flows/[0-9a-f]{24}/run$"
 

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlparse
 
 from conftest import Api, assert_error
 
-from airflow_provider_celigo.emulator.client import EmulatorAdmin
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
 
 def test_flows_page_through_link_headers(api: Api, admin: EmulatorAdmin) -> None:

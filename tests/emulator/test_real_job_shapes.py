@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from conftest import Api
 
-from airflow_provider_celigo.emulator.client import EmulatorAdmin
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
 FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "real-flow-jobs.json"
 CLI_FIELDS = {"duration", "flowname", "steps", "stepname"}  # added by the CLI that captured the data

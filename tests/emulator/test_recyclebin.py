@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import Api, assert_error
 
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
 
 def test_delete_restore_purge(api: Api) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from conftest import Api
 
-from airflow_provider_celigo.emulator.client import EmulatorAdmin
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
 LONG = {"export_seconds": 100, "import_seconds": 100}
 

@@ -7,9 +7,9 @@ import os
 
 import requests
 
-from airflow_provider_celigo.emulator.seeds import DEFAULT_TOKEN, DEMO_IDS
-from airflow_provider_celigo.emulator.server import EmulatorServer
 from airflow_provider_celigo.testing import running_emulator
+from airflow_provider_celigo.testing.emulator.seeds import DEFAULT_TOKEN, DEMO_IDS
+from airflow_provider_celigo.testing.emulator.server import EmulatorServer
 
 
 def test_celigo_emulator_fixture(celigo_emulator: EmulatorServer) -> None:

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_celigo.documents import deep_merge
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
-from airflow_provider_celigo.emulator.server import EmulatorServer
-from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError, CeligoError
+from airflow_provider_celigo._documents import deep_merge
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError
 from airflow_provider_celigo.hooks.celigo import CeligoHook
 from airflow_provider_celigo.operators.integrations import CeligoCloneIntegrationOperator
 from airflow_provider_celigo.operators.resources import CeligoPingConnectionOperator
 from airflow_provider_celigo.resource_types import MASKED_VALUE, ResourceType, is_patchable_path
 from airflow_provider_celigo.testing import connection_uri_json, running_emulator
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.testing.emulator.server import EmulatorServer
 
 SHOPIFY, NETSUITE = DEMO_IDS["conn_shopify"], DEMO_IDS["conn_netsuite"]
 ACME_SHOPIFY, ACME_NETSUITE = DEMO_IDS["conn_acme_shopify"], DEMO_IDS["conn_acme_netsuite"]

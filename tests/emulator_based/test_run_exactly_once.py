@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
-from airflow_provider_celigo.emulator.server import EmulatorServer
 from airflow_provider_celigo.hooks.celigo import CeligoHook
 from airflow_provider_celigo.testing import running_emulator
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
+from airflow_provider_celigo.testing.emulator.server import EmulatorServer
 
 FLOW = DEMO_IDS["flow_inventory"]  # a long flow: still running when the hook looks for it
 RUN_PATH = r"^/v1/flows/[0-9a-f]{24}/run$"

@@ -23,7 +23,7 @@ from report import FIGURES, SUMMARY_PATH  # noqa: E402
 @pytest.fixture(scope="session")
 def reliability_template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite metadata DB, made once per session (``airflow db migrate``)."""
-    from airflow_provider_celigo.dag_testing import migrate_template_db
+    from airflow_provider_celigo.testing.dags import migrate_template_db
 
     return migrate_template_db(tmp_path_factory.mktemp("reliability-template"))
 

@@ -1,6 +1,6 @@
 """Fuzzed answers, the one gap left by ``tests/unit/test_parsers_fuzz.py``: the whole answer-to-error path.
 
-``raise_for_answer`` (error statuses) and ``decode_body`` (2xx bodies) get arbitrary statuses, content types and
+``raise_for_error_status`` (error statuses) and ``decode_body`` (2xx bodies) get arbitrary statuses, content types and
 bodies, some of which quote the API token (a proxy or server echoing the request). They return or raise only the
 provider's ``CeligoApiError``, retryable exactly for 429 and 5xx, and the token is never in what they raise.
 """
@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from report import FIGURES, scan_for_token
 
-from airflow_provider_celigo.errors import CeligoApiError
-from airflow_provider_celigo.hooks.http import decode_body, raise_for_answer
-from airflow_provider_celigo.retries import RETRYABLE_STATUSES, RetryableResponse
+from airflow_provider_celigo.exceptions import CeligoApiError
+from airflow_provider_celigo.hooks._transport.responses import decode_body, raise_for_error_status
+from airflow_provider_celigo.hooks._transport.retry import RETRYABLE_STATUSES, RetryableResponse
 
 TOKEN = secrets.token_hex(16)  # integrator.io tokens are 32 hex characters
 EXAMPLES = 150
@@ -70,7 +70,7 @@ def counted() -> Any:
 def test_error_answers_become_provider_errors_without_the_token(status: int, content_type: str, body: bytes) -> None:
     headers = {"content-type": content_type, "retry-after": "1"}
     with pytest.raises(CeligoApiError) as caught:
-        raise_for_answer(status=status, headers=headers, body=body, method="GET", path="/v1/x", secret=TOKEN)
+        raise_for_error_status(status=status, headers=headers, body=body, method="GET", path="/v1/x", secret=TOKEN)
     assert isinstance(caught.value, RetryableResponse) == (status in RETRYABLE_STATUSES)
     assert caught.value.status == status
     assert scan_for_token(TOKEN, texts(caught.value), "secrets") == []

@@ -29,10 +29,10 @@ import pytest
 from reliability_helpers import Answer, CannedServer
 from report import FIGURES, scan_for_token
 
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
-from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError, CeligoError
-from airflow_provider_celigo.jobs import InvalidJobDocument
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError
+from airflow_provider_celigo.jobs.status import InvalidJobDocument
 from airflow_provider_celigo.testing import running_emulator
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
 pytestmark = pytest.mark.timeout(120)
 

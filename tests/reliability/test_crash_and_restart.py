@@ -34,8 +34,8 @@ import pytest
 from reliability_helpers import active_jobs, airflow_db_places, deployment_module, table_rows, until
 from report import FIGURES, scan_for_token
 
-from airflow_provider_celigo.emulator.seeds import demo_flow_copies
-from airflow_provider_celigo.emulator.server import EmulatorServer
+from airflow_provider_celigo.testing.emulator.seeds import demo_flow_copies
+from airflow_provider_celigo.testing.emulator.server import EmulatorServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 

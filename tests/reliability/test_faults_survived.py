@@ -26,9 +26,9 @@ import pytest
 from reliability_helpers import active_jobs, airflow_db_places, table_rows
 from report import FIGURES, scan_for_token
 
-from airflow_provider_celigo.dag_testing import AirflowHome, DagTestResult
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
 from airflow_provider_celigo.testing import running_emulator
+from airflow_provider_celigo.testing.dags import AirflowHome, DagTestResult
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 

@@ -21,8 +21,8 @@ import pytest
 from reliability_helpers import Answer, CannedServer, self_signed_tls
 from report import FIGURES, scan_for_token
 
-from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError, CeligoError
-from airflow_provider_celigo.settings import parse_base_url
+from airflow_provider_celigo.connection import parse_base_url
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError
 
 pytestmark = pytest.mark.timeout(120)
 

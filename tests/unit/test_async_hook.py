@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError
+from airflow_provider_celigo.hooks._transport.clients import auth_headers
 from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook
-from airflow_provider_celigo.hooks.http import auth_headers
 
 Define = Callable[..., str]
 TEST_TOKEN = "unit-async-token-2e6a1c"

@@ -9,7 +9,7 @@ from unittest import mock
 import pytest
 import requests_mock as rm
 
-from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError
 from airflow_provider_celigo.operators.integrations import (
     CeligoCloneExportOperator,
     CeligoCloneFlowOperator,

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_provider_celigo.errors import CeligoApiError, parse_error_body
-from airflow_provider_celigo.hooks.http import decode_body, raise_for_answer
-from airflow_provider_celigo.pagination import next_link
-from airflow_provider_celigo.retries import RetryableResponse, is_retryable, parse_retry_after
+from airflow_provider_celigo.exceptions import CeligoApiError, parse_error_body
+from airflow_provider_celigo.hooks._transport.paging import next_link
+from airflow_provider_celigo.hooks._transport.responses import decode_body, raise_for_error_status
+from airflow_provider_celigo.hooks._transport.retry import RetryableResponse, is_retryable, parse_retry_after
 
 # -- error bodies --------------------------------------------------------------------------------------------
 
@@ -67,7 +67,7 @@ def test_parse_error_body_never_raises(body: bytes) -> None:
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
 def test_client_errors_are_final(status: int) -> None:
     with pytest.raises(CeligoApiError) as caught:
-        raise_for_answer(status=status, headers={}, body=b'{"message": "nope"}', method="GET", path="/v1/flows")
+        raise_for_error_status(status=status, headers={}, body=b'{"message": "nope"}', method="GET", path="/v1/flows")
     assert not is_retryable(caught.value)
     assert (caught.value.status, caught.value.message, caught.value.method, caught.value.path) == (
         status,
@@ -80,7 +80,7 @@ def test_client_errors_are_final(status: int) -> None:
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
 def test_server_errors_and_429_are_retryable(status: int) -> None:
     with pytest.raises(RetryableResponse) as caught:
-        raise_for_answer(status=status, headers={"retry-after": "7"}, body=b"", method="PUT", path="/v1/x")
+        raise_for_error_status(status=status, headers={"retry-after": "7"}, body=b"", method="PUT", path="/v1/x")
     assert is_retryable(caught.value) and caught.value.retry_after == 7.0
 
 

@@ -18,7 +18,7 @@ import requests
 import requests_mock
 import structlog
 
-from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError, CeligoError
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError
 from airflow_provider_celigo.hooks.celigo import CeligoHook
 
 BASE = "https://api.integrator.io/v1"

@@ -18,7 +18,7 @@ DAG_MODULES = (
     "airflow_provider_celigo.sensors.jobs",
     "airflow_provider_celigo.triggers.jobs",
 )
-FORBIDDEN = ("fastapi", "uvicorn", "airflow_provider_celigo.emulator")
+FORBIDDEN = ("fastapi", "uvicorn", "airflow_provider_celigo.testing.emulator")
 
 PROBE = """
 import importlib, json, socket, sys
@@ -65,6 +65,6 @@ def test_dag_modules_import_without_server_stack_sockets_or_connections(tmp_path
     loaded = set(result["loaded"])
     assert set(DAG_MODULES) <= loaded
     assert [name for name in FORBIDDEN if name in loaded] == []
-    assert [name for name in loaded if name.startswith("airflow_provider_celigo.emulator")] == []
+    assert [name for name in loaded if name.startswith("airflow_provider_celigo.testing.emulator")] == []
     assert result["opened"] == [], "importing the DAG modules opened a socket"
     assert result["looked_up"] == [], "importing the DAG modules looked up a connection"

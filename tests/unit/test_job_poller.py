@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_celigo import job_poller
-from airflow_provider_celigo.errors import CeligoApiError
-from airflow_provider_celigo.job_poller import JobPoller, plan_round, poller_for, watch_job
+from airflow_provider_celigo.exceptions import CeligoApiError
+from airflow_provider_celigo.jobs import poller as job_poller
+from airflow_provider_celigo.jobs.poller import JobPoller, plan_round, poller_for, watch_job
 from airflow_provider_celigo.triggers.jobs import CeligoJobTrigger
 
 Job = dict[str, Any]

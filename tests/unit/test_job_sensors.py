@@ -10,8 +10,8 @@ import pytest
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSensorTimeout, AirflowSkipException, TaskDeferred
 
-from airflow_provider_celigo.errors import CeligoConfigError, CeligoJobError
-from airflow_provider_celigo.jobs import summarize
+from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoJobError
+from airflow_provider_celigo.jobs.status import summarize
 from airflow_provider_celigo.sensors.jobs import CeligoFlowRunSensor, CeligoJobSensor
 from airflow_provider_celigo.triggers.jobs import CeligoJobTrigger
 

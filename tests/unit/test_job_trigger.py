@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError
 from airflow_provider_celigo.triggers.jobs import CeligoJobTrigger
 
 FLOW = "6650f0000000000000000001"

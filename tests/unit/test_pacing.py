@@ -11,9 +11,9 @@ import httpx
 import pytest
 import requests_mock
 
-from airflow_provider_celigo import pacing
+from airflow_provider_celigo.hooks._transport import pacing
+from airflow_provider_celigo.hooks._transport.pacing import Pacer, pacer_for
 from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook, CeligoHook
-from airflow_provider_celigo.pacing import Pacer, pacer_for
 
 BASE = "https://api.integrator.io/v1"
 

@@ -8,10 +8,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_celigo.errors import CeligoError, parse_error_body
-from airflow_provider_celigo.jobs import KNOWN_STATUSES, summarize
-from airflow_provider_celigo.pagination import next_link
-from airflow_provider_celigo.retries import parse_retry_after
+from airflow_provider_celigo.exceptions import CeligoError, parse_error_body
+from airflow_provider_celigo.hooks._transport.paging import next_link
+from airflow_provider_celigo.hooks._transport.retry import parse_retry_after
+from airflow_provider_celigo.jobs.status import KNOWN_STATUSES, summarize
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -14,17 +14,17 @@ import pytest
 from airflow.sdk import BaseOperator
 from sqlalchemy.exc import OperationalError
 
-from airflow_provider_celigo import cli
-from airflow_provider_celigo.errors import CeligoConfigError
+from airflow_provider_celigo.exceptions import CeligoConfigError
 from airflow_provider_celigo.pools import (
     DesiredPool,
     PoolChange,
     celigo_pool_policy,
+    cli,
     desired_pools,
     plan_changes,
-    policy_settings,
     pool_name_for,
 )
+from airflow_provider_celigo.pools.planning import policy_settings
 
 Define = Callable[..., str]
 TEST_TOKEN = "unit-pools-token-8f4d0b"

@@ -12,17 +12,17 @@ import jsonschema
 import pytest
 
 from airflow_provider_celigo import __version__
-from airflow_provider_celigo.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR, legacy_form_widgets
-from airflow_provider_celigo.errors import CeligoConfigError
-from airflow_provider_celigo.get_provider_info import get_provider_info
-from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook, CeligoHook
-from airflow_provider_celigo.settings import (
+from airflow_provider_celigo._connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR, legacy_form_widgets
+from airflow_provider_celigo.connection import (
     DEFAULT_CONCURRENCY,
     MAX_CONCURRENCY,
     MIN_CONCURRENCY,
     CeligoSettings,
     settings_from_connection,
 )
+from airflow_provider_celigo.exceptions import CeligoConfigError
+from airflow_provider_celigo.get_provider_info import get_provider_info
+from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook, CeligoHook
 
 PACKAGE = "airflow-provider-celigo"
 

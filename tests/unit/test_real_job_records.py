@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_celigo.jobs import Outcome, describe, is_terminal, outcome, summarize
+from airflow_provider_celigo.jobs.status import Outcome, describe, is_terminal, outcome, summarize
 
 FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real-flow-jobs.json"
 CLI_ADDED_FIELDS = {"duration", "flowname", "steps", "stepname"}

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 import requests_mock as rm
 
-from airflow_provider_celigo.documents import (
+from airflow_provider_celigo._documents import (
     as_lookup_entries,
     deep_merge,
     flow_steps,
     patch_operations,
 )
-from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError
 from airflow_provider_celigo.hooks.celigo import CeligoHook
 from airflow_provider_celigo.resource_types import (
     ResourceType,

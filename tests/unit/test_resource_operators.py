@@ -11,7 +11,7 @@ from unittest import mock
 import pytest
 import requests_mock as rm
 
-from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError, CeligoError
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError
 from airflow_provider_celigo.operators.resources import (
     CeligoCreateResourceOperator,
     CeligoDeleteLookupCacheEntriesOperator,
@@ -59,7 +59,7 @@ def test_importing_the_operator_modules_stays_light() -> None:
         "import airflow_provider_celigo.operators.resources, airflow_provider_celigo.operators.integrations;"
         "new = set(sys.modules) - before;"
         "heavy = sorted(m for m in new if m.startswith(('requests', 'tenacity', 'fastapi', 'uvicorn'))"
-        " or m.startswith(('airflow_provider_celigo.hooks', 'airflow_provider_celigo.emulator')));"
+        " or m.startswith(('airflow_provider_celigo.hooks', 'airflow_provider_celigo.testing.emulator')));"
         "print(heavy); sys.exit(1 if heavy else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -10,7 +10,8 @@ import pytest
 import requests
 from airflow.sdk.exceptions import TaskDeferred
 
-from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError, CeligoJobError
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoJobError
+from airflow_provider_celigo.jobs.reattach import RUN_STATE_KEY
 from airflow_provider_celigo.operators.flows import (
     CeligoFlowStateOperator,
     CeligoRunFlowOperator,
@@ -18,7 +19,6 @@ from airflow_provider_celigo.operators.flows import (
     iso_time,
     run_order,
 )
-from airflow_provider_celigo.reattach import RUN_STATE_KEY
 from airflow_provider_celigo.triggers.jobs import CeligoJobTrigger
 
 API = "https://api.integrator.io/v1"
@@ -410,7 +410,7 @@ def test_deferrable_run_of_an_already_finished_job_does_not_defer(conn: str, req
 
 
 def event(status: str, doc: dict[str, Any] | None, message: str = "msg") -> dict[str, Any]:
-    from airflow_provider_celigo.jobs import summarize
+    from airflow_provider_celigo.jobs.status import summarize
 
     return {
         "status": status,
@@ -652,8 +652,8 @@ def test_integration_id_is_checked_at_execute(conn: str) -> None:
 
 def test_integration_flows_against_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
     """Shop to ERP: orders, customers, inventory, invoices (3 errors, warned) run; refunds fails; legacy is off."""
-    from airflow_provider_celigo.emulator.seeds import DEMO_IDS
     from airflow_provider_celigo.testing import connection_uri_json, running_emulator
+    from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
     with running_emulator(seed="demo", clock_speed=20) as server:
         monkeypatch.setenv("AIRFLOW_CONN_CELIGO_DEFAULT", connection_uri_json(server))

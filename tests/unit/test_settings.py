@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_celigo.errors import CeligoConfigError
+from airflow_provider_celigo.connection import CeligoSettings, pool_name_for
+from airflow_provider_celigo.exceptions import CeligoConfigError
 from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook, CeligoHook
-from airflow_provider_celigo.settings import CeligoSettings, pool_name_for
 
 Define = Callable[..., str]
 TEST_TOKEN = "unit-settings-token-5d8e2a"

@@ -48,7 +48,7 @@ with DAG(
     @task
     def snapshot_clone(result: dict[str, Any]) -> dict[str, Any]:
         """Record which connections the clone uses, while it exists."""
-        from airflow_provider_celigo.documents import flow_steps
+        from airflow_provider_celigo._documents import flow_steps
         from airflow_provider_celigo.hooks.celigo import CeligoHook
 
         hook = CeligoHook()

@@ -15,9 +15,9 @@ from typing import Any
 
 from airflow.sdk import DAG
 
-from airflow_provider_celigo.emulator.seeds import DEMO_IDS
 from airflow_provider_celigo.operators.flows import CeligoRunFlowOperator
 from airflow_provider_celigo.sensors.jobs import CeligoJobSensor
+from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
 START = datetime(2026, 1, 1)
 JOB_OF_START_INVENTORY = "{{ ti.xcom_pull(task_ids='start_inventory', key='celigo_job_id') }}"

@@ -23,7 +23,8 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_celigo.errors import CeligoApiError
+from airflow_provider_celigo.exceptions import CeligoApiError
+from airflow_provider_celigo.jobs.status import parse_time
 
 if TYPE_CHECKING:
     from airflow_provider_celigo.hooks.celigo import CeligoHook
@@ -34,17 +35,6 @@ CLOCK_SKEW_MARGIN = timedelta(minutes=5)
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, str) and value:
-        try:
-            return _parse_time(datetime.fromisoformat(value.replace("Z", "+00:00")))
-        except ValueError:
-            return None
-    return None
 
 
 class RunLedger:
@@ -97,9 +87,9 @@ class RunLedger:
 def dag_run_began(context: Any) -> datetime | None:
     """Return when the DAG run started (the earliest moment a try of this task can have run), if known."""
     dag_run = context.get("dag_run") if hasattr(context, "get") else None
-    moment = _parse_time(getattr(dag_run, "start_date", None))
+    moment = parse_time(getattr(dag_run, "start_date", None))
     if moment is None:
-        moment = _parse_time(getattr(context.get("ti"), "start_date", None)) if hasattr(context, "get") else None
+        moment = parse_time(getattr(context.get("ti"), "start_date", None)) if hasattr(context, "get") else None
     return moment
 
 
@@ -121,7 +111,7 @@ def previous_job(hook: CeligoHook, context: Any, ledger: RunLedger, flow_id: str
                     if error.status == 404:
                         return None
                     raise
-            since = _parse_time(record.get("requested_at"))
+            since = parse_time(record.get("requested_at"))
             return _newest_active(hook, flow_id, since - CLOCK_SKEW_MARGIN if since else None)
     since = dag_run_began(context)
     return _newest_active(hook, flow_id, since - CLOCK_SKEW_MARGIN if since else None)

@@ -1,30 +1,82 @@
-"""Turning a finished job into the task's result: its summary, a warning, or CeligoJobError with the step errors."""
+"""How an ended job is judged: the error policy (``on_errors``/``max_errors``) and ``conclude``.
+
+``conclude`` turns a finished job's summary into the task's result: the summary, a warning, or
+CeligoJobError carrying the first step errors.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_celigo.errors import CeligoError, CeligoJobError
-from airflow_provider_celigo.jobs import Outcome, describe
-from airflow_provider_celigo.policies import ErrorPolicy, Verdict
+from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoError, CeligoJobError
+from airflow_provider_celigo.jobs.status import Outcome, count, describe
 
 if TYPE_CHECKING:
     from airflow_provider_celigo.hooks.celigo import CeligoHook
 
 MAX_REPORTED_ERRORS = 5
+ON_ERRORS_CHOICES = ("fail", "warn")
 
 
-def _count(job: dict[str, Any], name: str) -> int:
-    value = job.get(name)
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+class Verdict(str, Enum):
+    """What the task does with a completed job."""
+
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class ErrorPolicy:
+    """How many record errors a completed job may carry before the task fails.
+
+    - ``on_errors="fail"`` (default): any error fails the task.
+    - ``on_errors="warn"``: errors are logged as a warning and the task succeeds.
+    - ``max_errors=N``: the task fails only when the job has more than ``N`` errors and warns otherwise,
+      whatever ``on_errors`` says (``max_errors=0`` is the same as ``on_errors="fail"``).
+
+    Raises CeligoConfigError for any other value.
+    """
+
+    on_errors: str = "fail"
+    max_errors: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.on_errors not in ON_ERRORS_CHOICES:
+            raise CeligoConfigError(
+                f"on_errors is {self.on_errors!r}; use 'fail' (any record error fails the task) or 'warn' "
+                "(log a warning and succeed)."
+            )
+        limit = self.max_errors
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise CeligoConfigError(
+                f"max_errors is {limit!r}; use None (decided by on_errors) or a whole number >= 0 "
+                "(the task fails only when the job has more errors than that)."
+            )
+
+    def judge(self, num_error: int) -> Verdict:
+        """Return the verdict for a completed job with ``num_error`` record errors."""
+        if num_error <= 0:
+            return Verdict.OK
+        if self.max_errors is not None:
+            return Verdict.FAIL if num_error > self.max_errors else Verdict.WARN
+        return Verdict.FAIL if self.on_errors == "fail" else Verdict.WARN
+
+    def describe(self) -> str:
+        """Return the policy in words, for log lines and error messages."""
+        if self.max_errors is not None:
+            return f"at most {self.max_errors} errors allowed"
+        return "no errors allowed" if self.on_errors == "fail" else "errors only warn"
 
 
 def _troubled_steps(job_id: str, family: dict[str, Any]) -> list[dict[str, Any]]:
     """Return the step jobs of a family that failed or hold errors, in flow order; else the page generator."""
     children = [child for child in family.get("children") or [] if isinstance(child, dict)]
-    troubled = [child for child in children if child.get("status") == "failed" or _count(child, "numError") > 0]
-    troubled.sort(key=lambda child: _count(child, "oIndex"))
+    troubled = [child for child in children if child.get("status") == "failed" or count(child, "numError") > 0]
+    troubled.sort(key=lambda child: count(child, "oIndex"))
     if not troubled and family.get("_exportId"):
         # An export that fails before creating step jobs leaves its errors on the flow's page generator.
         troubled = [{"type": "export", "_exportId": family["_exportId"], "_flowJobId": job_id}]

@@ -1,4 +1,14 @@
-"""The provider's exceptions and the parser that turns integrator.io error bodies into them."""
+"""Every error the provider raises, in one hierarchy, and the parser that reads integrator.io error bodies.
+
+- ``CeligoError`` (an ``AirflowException``): the base of all of them.
+  - ``CeligoConfigError`` (also a ``ValueError``): a connection field or an argument the provider cannot use.
+  - ``CeligoApiError``: integrator.io answered with an error, or with nothing usable.
+    - ``RetryableResponse``: a 429 or 5xx answer, worth another attempt.
+    - ``TransportError``: no answer (refused, dropped, timed out).
+  - ``CeligoJobError``: a flow job ended in a way the task's error policy fails.
+  - ``InvalidJobDocument``: a job document lacks what the provider needs.
+  - ``DeadlineReached``: a wait's deadline passed while the job was still active.
+"""
 
 from __future__ import annotations
 
@@ -72,6 +82,30 @@ class CeligoJobError(CeligoError):
     def __init__(self, message: str, summary: dict[str, Any] | None = None) -> None:
         self.summary = summary or {}
         super().__init__(message)
+
+
+class RetryableResponse(CeligoApiError):
+    """An answer worth trying again (5xx or 429); ``retry_after`` holds the server's hint in seconds."""
+
+    def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(**kwargs)
+
+
+class TransportError(CeligoApiError):
+    """No usable answer arrived: connection refused or dropped, or a timeout."""
+
+
+class InvalidJobDocument(CeligoError):
+    """A job document lacks what the provider needs (an id, a known status)."""
+
+
+class DeadlineReached(CeligoError):
+    """The deadline passed while the job was still active; ``job`` is its last document."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        self.job = job
+        super().__init__(f"deadline reached while Celigo job {job.get('_id')} was {job.get('status')}")
 
 
 _HINTS = {

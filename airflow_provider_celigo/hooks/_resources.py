@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-from airflow_provider_celigo.documents import (
+from airflow_provider_celigo._documents import (
     as_connection_map,
     as_json_object,
     as_key_list,
@@ -23,7 +23,8 @@ from airflow_provider_celigo.documents import (
     query_params,
     refuse_masked,
 )
-from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError
+from airflow_provider_celigo._validation import check_id
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError
 from airflow_provider_celigo.resource_types import (
     MASKED_VALUE,
     ResourceType,
@@ -32,7 +33,6 @@ from airflow_provider_celigo.resource_types import (
     masked_paths,
     without_masked_values,
 )
-from airflow_provider_celigo.validation import check_id
 
 _ALL = 2**31  # "every open error" for get_step_errors, whose limit is a count
 CLONEABLE_TYPES = (ResourceType.INTEGRATIONS, ResourceType.FLOWS, ResourceType.EXPORTS, ResourceType.IMPORTS)

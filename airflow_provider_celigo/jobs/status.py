@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from airflow_provider_celigo.errors import CeligoError
+from airflow_provider_celigo.exceptions import InvalidJobDocument
 
 ACTIVE_STATUSES = frozenset({"queued", "running", "canceling", "retrying"})
 TERMINAL_STATUSES = frozenset({"completed", "failed", "canceled"})
 KNOWN_STATUSES = ACTIVE_STATUSES | TERMINAL_STATUSES
 COUNTERS = ("numSuccess", "numError", "numIgnore", "numResolved", "numOpenError", "numPagesGenerated")
-
-
-class InvalidJobDocument(CeligoError):
-    """A job document lacks what the provider needs (an id, a known status)."""
 
 
 class Outcome(str, Enum):
@@ -57,23 +53,42 @@ def outcome(job: Any) -> Outcome:
         return Outcome.FAILED
     if status == "canceled":
         return Outcome.CANCELED
-    return Outcome.SUCCESS_WITH_ERRORS if _count(job, "numError") > 0 else Outcome.SUCCESS
+    return Outcome.SUCCESS_WITH_ERRORS if count(job, "numError") > 0 else Outcome.SUCCESS
 
 
-def _count(job: dict[str, Any], name: str) -> int:
+def count(job: dict[str, Any], name: str) -> int:
+    """Return the counter ``name`` of a job document as an int (0 when absent); numeric strings count too.
+
+    Raises InvalidJobDocument for a value that is not a finite number (``NaN``, ``"seven"``, a list).
+    """
     value = job.get(name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if value is None or isinstance(value, bool):
         return 0
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise InvalidJobDocument(f"job {job.get('_id')!r} has {name}={value!r}, which is not a number") from None
+    if not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+        raise InvalidJobDocument(f"job {job.get('_id')!r} has {name}={value!r}, which is not a finite number")
     return int(value)
 
 
-def _parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
+    """Return an ISO-8601 string or a datetime as an aware datetime (naive = UTC); None when unreadable."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_time(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
     except ValueError:
         return None
+
+
+def iso_millis(moment: datetime) -> str:
+    """Return ``moment`` as integrator.io writes times: UTC, milliseconds, ``Z`` (``2026-01-02T03:04:05.678Z``)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def summarize(job: Any) -> dict[str, Any]:
@@ -85,7 +100,7 @@ def summarize(job: Any) -> dict[str, Any]:
     job_id = job.get("_id")
     if not isinstance(job_id, str) or not job_id:
         raise InvalidJobDocument(f"job document has no '_id': {sorted(job)[:12]}")
-    started, ended = _parse_time(job.get("startedAt")), _parse_time(job.get("endedAt"))
+    started, ended = parse_time(job.get("startedAt")), parse_time(job.get("endedAt"))
     duration = round((ended - started).total_seconds(), 3) if started and ended else None
     return {
         "job_id": job_id,
@@ -94,10 +109,10 @@ def summarize(job: Any) -> dict[str, Any]:
         "type": job.get("type") if isinstance(job.get("type"), str) else None,
         "status": status,
         "outcome": outcome(job).value,
-        "num_success": _count(job, "numSuccess"),
-        "num_error": _count(job, "numError"),
-        "num_ignore": _count(job, "numIgnore"),
-        "num_pages": _count(job, "numPagesGenerated"),
+        "num_success": count(job, "numSuccess"),
+        "num_error": count(job, "numError"),
+        "num_ignore": count(job, "numIgnore"),
+        "num_pages": count(job, "numPagesGenerated"),
         "created_at": job.get("createdAt") if isinstance(job.get("createdAt"), str) else None,
         "started_at": job.get("startedAt") if started else None,
         "ended_at": job.get("endedAt") if ended else None,

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_celigo.errors import CeligoConfigError, CeligoError
-from airflow_provider_celigo.jobs import job_status
+from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoError, DeadlineReached
+from airflow_provider_celigo.jobs.status import TERMINAL_STATUSES, count, job_status
 
 if TYPE_CHECKING:
     from airflow_provider_celigo.hooks.celigo import CeligoHook
@@ -22,25 +22,12 @@ CANCEL_CONFIRM_SECONDS = 5.0
 CANCEL_CONFIRM_POLL = 1.0
 
 
-class DeadlineReached(CeligoError):
-    """The deadline passed while the job was still active; ``job`` is its last document."""
-
-    def __init__(self, job: dict[str, Any]) -> None:
-        self.job = job
-        super().__init__(f"deadline reached while Celigo job {job.get('_id')} was {job.get('status')}")
-
-
-def _count(job: dict[str, Any], name: str) -> int:
-    value = job.get(name)
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-
-
 def progress_line(job: dict[str, Any], elapsed: float | None = None) -> str:
     """Return the one log line written per poll, e.g. ``Celigo job 66..: running, 120 ok / 0 errors / ...``."""
     line = (
-        f"Celigo job {job.get('_id')}: {job.get('status')}, {_count(job, 'numSuccess')} ok / "
-        f"{_count(job, 'numError')} errors / {_count(job, 'numIgnore')} ignored, "
-        f"{_count(job, 'numPagesGenerated')} pages"
+        f"Celigo job {job.get('_id')}: {job.get('status')}, {count(job, 'numSuccess')} ok / "
+        f"{count(job, 'numError')} errors / {count(job, 'numIgnore')} ignored, "
+        f"{count(job, 'numPagesGenerated')} pages"
     )
     return line if elapsed is None else f"{line}, {elapsed:.0f}s elapsed"
 
@@ -113,7 +100,7 @@ def wait_for_job(
         job = hook.get_job(job_id)
         status = job_status(job)
         log.info(progress_line(job, clock() - began))
-        if status in ("completed", "failed", "canceled"):
+        if status in TERMINAL_STATUSES:
             return job
         now = clock()
         if deadline is not None and now >= deadline:
@@ -146,7 +133,7 @@ def cancel_and_confirm(
         while True:
             job = hook.get_job(job_id)
             status = job.get("status") if isinstance(job, dict) else None
-            if status in ("canceled", "completed", "failed") or clock() >= give_up:
+            if status in TERMINAL_STATUSES or clock() >= give_up:
                 log.info("Celigo job %s is %s after the cancel request", job_id, status)
                 return job
             sleep(poll_interval)

@@ -16,7 +16,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from airflow_provider_celigo.pools import (
+from airflow_provider_celigo.connection import CONN_TYPE, ConnectionLike
+from airflow_provider_celigo.pools.planning import (
     CONFIG_SECTION,
     ConnectionProblem,
     DesiredPool,
@@ -25,7 +26,6 @@ from airflow_provider_celigo.pools import (
     plan_changes,
     policy_settings,
 )
-from airflow_provider_celigo.settings import CONN_TYPE, ConnectionLike
 
 ENV_PREFIX = "AIRFLOW_CONN_"
 EXIT_OK, EXIT_BAD_CONNECTION, EXIT_DB_ERROR = 0, 1, 3

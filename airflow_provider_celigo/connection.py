@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from airflow_provider_celigo.connection_form import (
+from airflow_provider_celigo._connection_form import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_WAIT,
@@ -21,7 +21,7 @@ from airflow_provider_celigo.connection_form import (
     MAX_CONCURRENCY,
     MIN_CONCURRENCY,
 )
-from airflow_provider_celigo.errors import CeligoConfigError
+from airflow_provider_celigo.exceptions import CeligoConfigError
 
 CONN_TYPE = "celigo"
 DEFAULT_CONN_ID = "celigo_default"

@@ -14,23 +14,11 @@ import tenacity
 from tenacity import RetryCallState
 from tenacity.wait import wait_base
 
-from airflow_provider_celigo.errors import CeligoApiError
+from airflow_provider_celigo.exceptions import RetryableResponse, TransportError
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_INITIAL = 0.5
 BACKOFF_MAX = 30.0
-
-
-class RetryableResponse(CeligoApiError):
-    """An answer worth trying again (5xx or 429); ``retry_after`` holds the server's hint in seconds."""
-
-    def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        self.retry_after = retry_after
-        super().__init__(**kwargs)
-
-
-class TransportError(CeligoApiError):
-    """No usable answer arrived: connection refused or dropped, or a timeout."""
 
 
 def parse_retry_after(value: str | None) -> float | None:

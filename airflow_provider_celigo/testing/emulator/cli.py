@@ -55,7 +55,16 @@ def main(argv: list[str] | None = None) -> int:
         print("--clock-speed must be > 0 and --page-size >= 1", file=sys.stderr)
         return 2
 
-    import uvicorn
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn
+    except ImportError as missing:
+        print(
+            f"celigo-emulator needs the 'emulator' extra ({missing.name} is not installed): "
+            'pip install "airflow-provider-celigo[emulator]"',
+            file=sys.stderr,
+        )
+        return 2
 
     from .app import create_app
     from .config import EmulatorConfig

@@ -1,90 +1,28 @@
-"""What the sync and async hooks share: connection settings, URLs, headers, and reading answers."""
+"""Reading responses: the provider's error for an error status or no response, and the decoded body of a 2xx."""
 
 from __future__ import annotations
 
 import json
-import platform
 import ssl
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_celigo import __version__
-from airflow_provider_celigo.errors import CeligoApiError, CeligoConfigError, parse_error_body
-from airflow_provider_celigo.pacing import pacer_for
-from airflow_provider_celigo.retries import RETRYABLE_STATUSES, RetryableResponse, TransportError, parse_retry_after
-from airflow_provider_celigo.settings import CeligoSettings
+from airflow_provider_celigo.connection import CeligoSettings
+from airflow_provider_celigo.exceptions import CeligoApiError, parse_error_body
+from airflow_provider_celigo.hooks._transport.pacing import pacer_for
+from airflow_provider_celigo.hooks._transport.retry import (
+    RETRYABLE_STATUSES,
+    RetryableResponse,
+    TransportError,
+    parse_retry_after,
+)
 
 
-@lru_cache(maxsize=1)
-def user_agent() -> str:
-    """Return the User-Agent: provider, Airflow and Python versions."""
-    try:
-        from importlib.metadata import version
-
-        airflow_version = version("apache-airflow")
-    except Exception:
-        airflow_version = "unknown"
-    return f"airflow-provider-celigo/{__version__} apache-airflow/{airflow_version} python/{platform.python_version()}"
-
-
-@lru_cache(maxsize=1)
-def shared_ssl_context() -> ssl.SSLContext:
-    """Return one verifying TLS context per process for the async clients.
-
-    Building one loads the CA bundle (~0.8 MB of memory each); a triggerer watching many jobs shares it.
-    """
-    import httpx
-
-    return httpx.create_ssl_context()
-
-
-def auth_headers(settings: CeligoSettings) -> dict[str, str]:
-    """Return the headers sent with every request (Bearer auth, JSON, User-Agent)."""
-    return {
-        "Authorization": f"Bearer {settings.token}",
-        "Accept": "application/json",
-        "User-Agent": user_agent(),
-    }
-
-
-def mask_token(token: str) -> None:
-    """Register the token with Airflow's secret masker so it is redacted from every log line."""
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - Airflow 2 layout
-        from airflow.utils.log.secrets_masker import mask_secret  # type: ignore[no-redef]
-    mask_secret(token)
-
-
-def build_url(settings: CeligoSettings, path: str) -> str:
-    """Return the absolute URL for an API path, or check that an absolute URL (a ``Link``) stays on the API host.
-
-    Raises CeligoConfigError when an absolute URL points at another host: the token must not travel there.
-    """
-    if path.startswith(("http://", "https://")):
-        target, base = urlsplit(path), urlsplit(settings.base_url)
-        if (target.scheme, target.netloc) != (base.scheme, base.netloc):
-            raise CeligoConfigError(
-                f"refusing to follow a link to {target.scheme}://{target.netloc}: it is not the connection's "
-                f"API host {base.scheme}://{base.netloc}, and the API token would be sent there"
-            )
-        return path
-    return f"{settings.base_url}/{path.lstrip('/')}"
-
-
-def display_path(settings: CeligoSettings, url: str) -> str:
-    """Return the path of a URL relative to the API root, for messages (no host, no query)."""
-    path = urlsplit(url).path
-    root = urlsplit(settings.base_url).path
-    return "/v1" + path[len(root) :] if path.startswith(root) else path
-
-
-def raise_for_answer(
+def raise_for_error_status(
     *, status: int, headers: Mapping[str, str], body: bytes, method: str, path: str, secret: str = ""
 ) -> None:
-    """Raise the provider's error for a non-2xx answer: RetryableResponse for 429/5xx, CeligoApiError otherwise.
+    """Raise the provider's error for a non-2xx response: RetryableResponse for 429/5xx, CeligoApiError otherwise.
 
     ``secret`` (the API token) is blanked out of the body first, in case a server or proxy echoes it back.
     """
@@ -134,10 +72,10 @@ def certificate_error(error: BaseException, *, method: str, path: str, base_url:
 def decode_body(
     *, status: int, headers: Mapping[str, str], body: bytes, method: str, path: str, secret: str = ""
 ) -> Any:
-    """Return the decoded body of a 2xx answer: JSON, text for ``text/plain``, None when empty.
+    """Return the decoded body of a 2xx response: JSON, text for ``text/plain``, None when empty.
 
     Raises CeligoApiError when the body claims or looks like JSON but is not, or is an HTML page. The error
-    quotes the start of such a body, with ``secret`` (the API token) blanked out as in ``raise_for_answer``.
+    quotes the start of such a body, with ``secret`` (the API token) blanked out as in ``raise_for_error_status``.
     """
     if status == 204 or not body.strip():
         return None
@@ -152,7 +90,7 @@ def decode_body(
                 method=method,
                 path=path,
                 code="invalid_json",
-                message=f"the answer is not valid JSON (truncated or corrupted, {len(body)} bytes)",
+                message=f"the response is not valid JSON (truncated or corrupted, {len(body)} bytes)",
             ) from None
     if content_type.startswith("text/plain"):
         return body.decode("utf-8", errors="replace")
@@ -166,16 +104,16 @@ def decode_body(
     )
 
 
-def no_answer(
+def no_response(
     error: BaseException, *, timed_out: bool, settings: CeligoSettings, method: str, path: str
 ) -> CeligoApiError:
-    """Return the provider's error for a request that got no usable answer (requests or httpx error).
+    """Return the provider's error for a request that got no usable response (requests or httpx error).
 
     A timeout or a broken connection is a retryable ``TransportError``; an untrusted certificate is not.
     """
     if timed_out:
         return TransportError(
-            status=0, method=method, path=path, code="timeout", message=f"no answer within {settings.timeout:g}s"
+            status=0, method=method, path=path, code="timeout", message=f"no response within {settings.timeout:g}s"
         )
     tls = certificate_error(error, method=method, path=path, base_url=settings.base_url)
     if tls is not None:
@@ -183,12 +121,12 @@ def no_answer(
     return TransportError(status=0, method=method, path=path, code="connection_error", message=type(error).__name__)
 
 
-def judge_answer(
+def raise_for_status(
     settings: CeligoSettings, *, status: int, headers: Mapping[str, str], body: bytes, method: str, path: str
 ) -> None:
-    """Raise the provider's error for an error answer; a 429 also pauses the connection's pacer."""
+    """Raise the provider's error for an error response; a 429 also pauses the connection's pacer."""
     if status == 429:
         pacer_for(settings.concurrency_owner).pause(
             parse_retry_after(headers.get("retry-after")), cap=settings.max_retry_wait
         )
-    raise_for_answer(status=status, headers=headers, body=body, method=method, path=path, secret=settings.token)
+    raise_for_error_status(status=status, headers=headers, body=body, method=method, path=path, secret=settings.token)

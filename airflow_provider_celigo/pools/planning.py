@@ -1,60 +1,17 @@
-"""Airflow pools for Celigo connections: naming, the ``pools sync`` plan, and an opt-in task policy.
-
-**Naming.** Every Celigo connection's tasks share the pool ``celigo_<conn_id>``; a connection that borrows its
-concurrency (extra ``borrow_concurrency_from``) shares its lender's pool. The pool has ``concurrency_level``
-slots and ``include_deferred=True``, so a deferred task that waits on a job keeps its slot.
-
-**Creating pools.** Pools are admin configuration: Airflow 3 gives task code, DAG parsing and triggers no
-database access, so hooks and operators never create them. ``airflow-celigo pools sync`` (see ``cli.py``)
-runs where ``airflow pools set`` would: it reads every Celigo connection (metadata DB and ``AIRFLOW_CONN_*``),
-validates it and creates or resizes its pool through ``Pool.create_or_update_pool``.
-
-**Putting tasks into their pool.** ``celigo_pool_policy(task)`` is meant to be called from the deployment's
-``airflow_local_settings.py``::
-
-    from airflow_provider_celigo.pools import celigo_pool_policy
-
-    def task_policy(task):
-        celigo_pool_policy(task)
-
-It is pure string work (no connection or database look-up: policies run while DAGs are parsed). Because a
-task whose pool does not exist is never scheduled, the policy only assigns pools the deployment *declares*
-as synced, in Airflow config ``[celigo] synced_pools`` (env ``AIRFLOW__CELIGO__SYNCED_POOLS``): a comma
-separated list of pool names, or ``*`` once ``pools sync`` runs in the deployment pipeline. With the setting
-absent the policy changes nothing, so a first run without set-up runs in ``default_pool`` instead of hanging.
-``pools sync`` prints the values to declare. We chose this declared marker over guessing because the only
-way to know a pool exists is a database query, which a parse-time policy must not (and in Airflow 3 cannot)
-make.
-
-A borrower's pool is its lender's, which only a connection look-up reveals. Either set ``pool=`` on such
-tasks, or declare the loans in ``[celigo] pool_overrides`` (``borrower=lender`` pairs, comma separated;
-``pools sync`` prints them too). Tasks with an explicit pool, a templated ``celigo_conn_id`` or no
-``celigo_conn_id`` are left alone.
-"""
+"""The ``pools sync`` plan: which pool each Celigo connection needs, and what to change to get there."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from airflow_provider_celigo.errors import CeligoConfigError
-from airflow_provider_celigo.settings import DEFAULT_CONN_ID, ConnectionLike, pool_name_for, settings_from_connection
+from airflow_provider_celigo.connection import ConnectionLike, pool_name_for, settings_from_connection
+from airflow_provider_celigo.exceptions import CeligoConfigError
 
 DEFAULT_POOL = "default_pool"
 CONFIG_SECTION = "celigo"
 SYNCED_POOLS_KEY = "synced_pools"
 OVERRIDES_KEY = "pool_overrides"
-
-__all__ = [
-    "ConnectionProblem",
-    "DesiredPool",
-    "PoolChange",
-    "celigo_pool_policy",
-    "desired_pools",
-    "plan_changes",
-    "pool_name_for",
-]
 
 
 @dataclass(frozen=True)
@@ -197,53 +154,3 @@ def parse_overrides(text: str) -> dict[str, str]:
             )
         pairs[borrower.strip()] = lender.strip()
     return pairs
-
-
-def _config_value(key: str) -> str:
-    from airflow.configuration import conf
-
-    return str(conf.get(CONFIG_SECTION, key, fallback="") or "")
-
-
-def _celigo_conn_id_of(task: Any) -> Any:
-    """Return a task's ``celigo_conn_id``; for a mapped task (``.partial().expand()``), the partial value or the
-    operator's default. None when the task is not a Celigo task or its connection is itself mapped."""
-    if not hasattr(task, "partial_kwargs") or not hasattr(task, "operator_class"):
-        return getattr(task, "celigo_conn_id", None)
-    from airflow_provider_celigo.operators.base import CeligoHookMixin
-
-    if not (isinstance(task.operator_class, type) and issubclass(task.operator_class, CeligoHookMixin)):
-        return None
-    mapped = getattr(getattr(task, "expand_input", None), "value", None)
-    if not isinstance(mapped, Mapping) or "celigo_conn_id" in mapped:
-        return None  # expand_kwargs, or a connection per mapped task: only a look-up at run time could tell
-    return task.partial_kwargs.get("celigo_conn_id", DEFAULT_CONN_ID)
-
-
-def celigo_pool_policy(
-    task: Any,
-    *,
-    synced_pools: Collection[str] | None = None,
-    overrides: Mapping[str, str] | None = None,
-) -> str | None:
-    """Put a Celigo task into its connection's pool, if that pool is declared as synced.
-
-    Call it from ``task_policy`` in ``airflow_local_settings.py``. Acts only on tasks (mapped ones included)
-    with a plain string ``celigo_conn_id`` that still use ``default_pool``. ``synced_pools`` and ``overrides``
-    default to Airflow config ``[celigo] synced_pools`` and ``[celigo] pool_overrides``. Returns the pool
-    assigned, or None.
-    """
-    conn_id = _celigo_conn_id_of(task)
-    if not isinstance(conn_id, str) or not conn_id.strip() or "{{" in conn_id or "{%" in conn_id:
-        return None
-    if getattr(task, "pool", None) not in (None, "", DEFAULT_POOL):
-        return None
-    synced = parse_synced_pools(_config_value(SYNCED_POOLS_KEY)) if synced_pools is None else synced_pools
-    if not synced:
-        return None
-    loans = parse_overrides(_config_value(OVERRIDES_KEY)) if overrides is None else overrides
-    pool = pool_name_for(loans.get(conn_id.strip(), conn_id.strip()))
-    if "*" not in synced and pool not in synced:
-        return None
-    task.pool = pool
-    return pool

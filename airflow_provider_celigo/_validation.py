@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from airflow_provider_celigo.errors import CeligoConfigError
+from airflow_provider_celigo.exceptions import CeligoConfigError
 
 _OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 

@@ -28,12 +28,12 @@ import threading
 import weakref
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
-from airflow_provider_celigo.jobs import TERMINAL_STATUSES
-from airflow_provider_celigo.settings import DEFAULT_CONN_ID
+from airflow_provider_celigo.connection import DEFAULT_CONN_ID
+from airflow_provider_celigo.jobs.status import TERMINAL_STATUSES, iso_millis, parse_time
 
 FLOWS_PER_QUERY = 50  # keeps the query string near 2.5 KB, far below common URL limits
 JOBS_PER_ANSWER = 1000  # integrator.io returns at most this many jobs per GET /jobs
@@ -61,21 +61,6 @@ HookFactory = Callable[[], JobReader]
 
 def _has_ended(doc: Job) -> bool:
     return str(doc.get("status") or "").lower() in TERMINAL_STATUSES
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _iso_ms(moment: datetime) -> str:
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class JobWatch:
@@ -175,7 +160,7 @@ class _Tracked:
 
     def learn(self, doc: Job) -> None:
         """Note what a document tells about the job: its flow, creation time, and whether it ended."""
-        self.created_at = _parse_time(doc.get("createdAt")) or self.created_at
+        self.created_at = parse_time(doc.get("createdAt")) or self.created_at
         flow_id = doc.get("_flowId")
         if doc.get("type") == "flow" and isinstance(flow_id, str) and flow_id:
             self.flow_id, self.direct = flow_id, False
@@ -336,7 +321,7 @@ class JobPoller:
         params: dict[str, Any] = {"type": "flow", **{f"_flowId_in[{n}]": flow for n, flow in enumerate(flows)}}
         created = [tracked.created_at for tracked in batch]
         if all(moment is not None for moment in created):
-            params["createdAt_gte"] = _iso_ms(min(moment for moment in created if moment is not None))
+            params["createdAt_gte"] = iso_millis(min(moment for moment in created if moment is not None))
         found: dict[str, Job] = {}
         for _ in range(MAX_PAGES):
             self.calls["listing"] += 1
@@ -346,10 +331,10 @@ class JobPoller:
             for doc in page:
                 if isinstance(doc, dict) and doc.get("_id") in wanted:
                     found[doc["_id"]] = doc
-            oldest = _parse_time(page[-1].get("createdAt")) if page and isinstance(page[-1], dict) else None
+            oldest = parse_time(page[-1].get("createdAt")) if page and isinstance(page[-1], dict) else None
             if len(page) < JOBS_PER_ANSWER or len(found) == len(wanted) or oldest is None:
                 break
-            params["createdAt_lte"] = _iso_ms(oldest - timedelta(milliseconds=1))
+            params["createdAt_lte"] = iso_millis(oldest - timedelta(milliseconds=1))
         return found
 
     def _deliver(self, tracked: _Tracked, item: Any) -> None:

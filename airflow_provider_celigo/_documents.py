@@ -7,7 +7,8 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_celigo.errors import CeligoConfigError
+from airflow_provider_celigo._validation import check_id
+from airflow_provider_celigo.exceptions import CeligoConfigError
 from airflow_provider_celigo.resource_types import (
     MASKED_VALUE,
     ResourceType,
@@ -15,7 +16,6 @@ from airflow_provider_celigo.resource_types import (
     pointer,
     type_for_model,
 )
-from airflow_provider_celigo.validation import check_id
 
 BATCH_SIZE = 1000
 
