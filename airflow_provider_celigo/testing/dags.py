@@ -2,7 +2,7 @@
 
 ``airflow dags test`` runs a whole DAG run in one process, with no scheduler, triggerer or API server:
 tasks run one after another through the in-process Execution API, and a deferred task's trigger runs in
-line (see /work/shared/reference/airflow-e2e.md). Retries run too (honouring ``retry_delay``), and the
+line. Retries run too (honouring ``retry_delay``), and the
 task state store works across tries. This harness gives each test its own ``AIRFLOW_HOME`` with a SQLite
 database copied from one migrated per test session, runs the command in a subprocess bounded by a timeout
 (killed with its whole process group when it overruns) and then reads the outcome:

@@ -1,6 +1,6 @@
 """A real Airflow 3 deployment inside a test: LocalExecutor on SQLite, four daemons, all on 127.0.0.1.
 
-Follows ``/work/shared/reference/airflow-e2e.md``. Usage::
+Follows the measured recipe for a real Airflow inside a test (LocalExecutor, SQLite, free loopback ports). Usage::
 
     with AirflowDeployment(dags_folder, env={"AIRFLOW_CONN_CELIGO_DEFAULT": "..."}) as airflow:
         airflow.wait_for_dag("my_dag")

@@ -8,13 +8,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import Api
 
 from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
 from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "real-flow-jobs.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "real-flow-jobs.json"
 CLI_FIELDS = {"duration", "flowname", "steps", "stepname"}  # added by the CLI that captured the data
 STATUSES = {"queued", "running", "completed", "failed", "canceled", "canceling", "retrying"}
 
@@ -26,8 +25,6 @@ def _json_type(value: Any) -> str:
 
 
 def _real_groups() -> dict[Group, list[dict[str, Any]]]:
-    if not FIXTURE.exists():
-        pytest.skip(f"fixture {FIXTURE} is absent")
     groups: dict[Group, list[dict[str, Any]]] = defaultdict(list)
     for flow_job in json.loads(FIXTURE.read_text()):
         groups[(flow_job["type"], flow_job["status"])].append(flow_job)

@@ -10,13 +10,11 @@ import pytest
 
 from airflow_provider_celigo.jobs.status import Outcome, describe, is_terminal, outcome, summarize
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real-flow-jobs.json"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "real-flow-jobs.json"
 CLI_ADDED_FIELDS = {"duration", "flowname", "steps", "stepname"}
 
 
 def _records() -> list[dict[str, Any]]:
-    if not FIXTURE.exists():
-        pytest.skip(f"real job fixture not found at {FIXTURE}")
     flows = json.loads(FIXTURE.read_text())
     steps = [step for flow in flows for step in flow.get("steps", [])]
     return [{k: v for k, v in job.items() if k not in CLI_ADDED_FIELDS} for job in flows + steps]
@@ -67,7 +65,7 @@ def test_a_completed_job_with_errors_is_not_plain_success() -> None:
 
 
 def test_the_real_flow_durations_match_the_clis_own_figures() -> None:
-    flows = json.loads(FIXTURE.read_text()) if FIXTURE.exists() else pytest.skip("no fixture")
+    flows = json.loads(FIXTURE.read_text())
     for flow in flows:
         if not (flow.get("startedAt") and flow.get("endedAt") and flow.get("duration")):
             continue
