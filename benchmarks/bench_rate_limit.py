@@ -2,12 +2,15 @@
 
 2,000 ``GET /tokenInfo`` calls through ``CeligoHook`` from 8 threads against the emulator's leaky bucket
 (size 100, refilled at 100 per second): total time against the theoretical minimum
-((2000 - 100) / 100 = 19 s), 429 answers seen and failed calls, with and without the pacer.
+((2000 - 100) / 100 = 19 s), 429 answers seen and failed calls, with and without the pacer. The pacer is
+switched with the Airflow option ``[celigo] pace_after_429`` (``AIRFLOW__CELIGO__PACE_AFTER_429``), which the
+hooks read once per process until ``pacing.reset()``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
 from typing import Any
@@ -55,8 +58,9 @@ def one_run(emulator: EmulatorProcess, conn_id: str, paced: bool) -> dict[str, A
     admin = emulator.admin
     admin.configure(bucket_size=BUCKET, refill_per_second=REFILL)
     admin.reset()  # an empty request log (it keeps the last 10,000) and a full bucket
-    pacing.reset()
-    pacing.ENABLED = paced
+    os.environ["AIRFLOW__CELIGO__PACE_AFTER_429"] = str(paced)
+    pacing.reset()  # forget earlier pauses, and read the option again
+    assert pacing.pacing_enabled() is paced
     result = hammer(conn_id, CALLS, THREADS)
     log = admin.requests_log()
     minimum = (CALLS - BUCKET) / REFILL

@@ -24,7 +24,8 @@ from airflow_provider_celigo._documents import (
     refuse_masked,
 )
 from airflow_provider_celigo._validation import check_id
-from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoNotFoundError
+from airflow_provider_celigo.hooks._transport.clients import redact
 from airflow_provider_celigo.resource_types import (
     MASKED_VALUE,
     ResourceType,
@@ -45,28 +46,27 @@ UpdateStrategy = Literal["auto", "patch", "put"]
 MaskedSecrets = Literal["refuse", "drop"]
 
 
-def _not_found(error: CeligoApiError, message: str) -> CeligoApiError:
-    return CeligoApiError(
-        status=error.status,
-        method=error.method,
-        path=error.path,
-        code=error.code or "not_found",
-        message=f"{message} ({error.message})",
-        field=error.field,
-        errors=error.errors,
-    )
-
-
 class ResourceMethods:
-    """Resource methods mixed into ``CeligoHook``; they call ``self.request`` and ``self.paginate``."""
+    """Resource methods mixed into ``CeligoHook``; they call ``self.request`` and ``self.paginate``.
+
+    A 404 raises ``CeligoNotFoundError`` (a ``CeligoApiError`` with status 404) whose message says what is
+    missing; the ``missing_ok`` variants catch that class.
+    """
 
     if TYPE_CHECKING:
         from airflow.sdk.types import Logger
 
+        from airflow_provider_celigo.connection import CeligoSettings
+
         @property
         def log(self) -> Logger: ...
 
-        def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any: ...
+        @property
+        def settings(self) -> CeligoSettings: ...
+
+        def request(
+            self, method: str, path: str, *, params: Any = None, json: Any = None, not_found: str | None = None
+        ) -> Any: ...
 
         def paginate(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]: ...
 
@@ -78,16 +78,11 @@ class ResourceMethods:
         """Return one resource (secrets masked as ``******``).
 
         :raises CeligoConfigError: for an unknown type or a malformed id.
-        :raises CeligoApiError: status 404 when it does not exist.
+        :raises CeligoNotFoundError: when it does not exist.
         """
         kind = as_resource_type(resource_type)
         rid = check_id(resource_id, f"{kind.singular} id")
-        try:
-            return self.request("GET", f"{kind.path}/{rid}")
-        except CeligoApiError as error:
-            if error.status == 404:
-                raise _not_found(error, f"{kind.singular} {rid} does not exist") from None
-            raise
+        return self.request("GET", f"{kind.path}/{rid}", not_found=f"{kind.singular} {rid} does not exist")
 
     def iter_resources(
         self,
@@ -196,7 +191,8 @@ class ResourceMethods:
 
         :raises CeligoConfigError: for a bad change, a masked secret in it, an unknown secret a PUT would need,
             or ``"patch"`` on a path that integrator.io does not accept in a patch.
-        :raises CeligoApiError: status 404 when the resource does not exist; integrator.io's refusals.
+        :raises CeligoNotFoundError: when the resource does not exist.
+        :raises CeligoApiError: integrator.io's refusals.
         """
         kind = as_resource_type(resource_type)
         rid = check_id(resource_id, f"{kind.singular} id")
@@ -246,18 +242,19 @@ class ResourceMethods:
         """Replace a resource with ``document`` (a full PUT: fields it leaves out are erased); return the result.
 
         :raises CeligoConfigError: for a bad document or a masked secret in it.
-        :raises CeligoApiError: status 404 when the resource does not exist; integrator.io's refusals.
+        :raises CeligoNotFoundError: when the resource does not exist.
+        :raises CeligoApiError: integrator.io's refusals.
         """
         kind = as_resource_type(resource_type)
         rid = check_id(resource_id, f"{kind.singular} id")
         body = as_json_object(document, "the document")
         refuse_masked(body, "the document")
-        try:
-            return self.request("PUT", f"{kind.path}/{rid}", json=body)
-        except CeligoApiError as error:
-            if error.status == 404:
-                raise _not_found(error, f"{kind.singular} {rid} does not exist, so it cannot be replaced") from None
-            raise
+        return self.request(
+            "PUT",
+            f"{kind.path}/{rid}",
+            json=body,
+            not_found=f"{kind.singular} {rid} does not exist, so it cannot be replaced",
+        )
 
     def patch_resource(
         self, resource_type: ResourceType | str, resource_id: str, operations: Sequence[Mapping[str, Any]]
@@ -265,7 +262,8 @@ class ResourceMethods:
         """Send a JSON Patch (RFC 6902 operations) to a resource; integrator.io answers 204.
 
         :raises CeligoConfigError: when the type takes no patch, or an operation writes a masked secret.
-        :raises CeligoApiError: status 404 when the resource does not exist; 4xx for a refused path.
+        :raises CeligoNotFoundError: when the resource does not exist.
+        :raises CeligoApiError: 4xx for a refused path.
         """
         kind = as_resource_type(resource_type)
         rid = check_id(resource_id, f"{kind.singular} id")
@@ -275,40 +273,40 @@ class ResourceMethods:
         if not ops or any("op" not in op or "path" not in op for op in ops):
             raise CeligoConfigError("a JSON Patch is a non-empty list of {'op', 'path', ...} operations")
         refuse_masked([op.get("value") for op in ops], "the patch")
-        try:
-            self.request("PATCH", f"{kind.path}/{rid}", json=ops)
-        except CeligoApiError as error:
-            if error.status == 404:
-                raise _not_found(error, f"{kind.singular} {rid} does not exist, so it cannot be updated") from None
-            raise
+        self.request(
+            "PATCH",
+            f"{kind.path}/{rid}",
+            json=ops,
+            not_found=f"{kind.singular} {rid} does not exist, so it cannot be updated",
+        )
         self.log.info("Patched %s %s: %s", kind.singular, rid, ", ".join(op["path"] for op in ops))
 
     def delete_resource(self, resource_type: ResourceType | str, resource_id: str, *, missing_ok: bool = False) -> bool:
         """Delete a resource (it goes to the recycle bin); return True, or False when it was already gone.
 
-        :raises CeligoApiError: status 404 when it does not exist and ``missing_ok`` is False.
+        :raises CeligoNotFoundError: when it does not exist and ``missing_ok`` is False.
         """
         kind = as_resource_type(resource_type)
         rid = check_id(resource_id, f"{kind.singular} id")
         try:
-            self.request("DELETE", f"{kind.path}/{rid}")
-        except CeligoApiError as error:
-            if error.status != 404:
-                raise
+            self.request(
+                "DELETE",
+                f"{kind.path}/{rid}",
+                not_found=f"{kind.singular} {rid} does not exist, so it cannot be deleted",
+            )
+        except CeligoNotFoundError:
             if not missing_ok:
-                raise _not_found(error, f"{kind.singular} {rid} does not exist, so it cannot be deleted") from None
+                raise
             self.log.info("%s %s does not exist; nothing to delete (missing_ok=True)", kind.singular, rid)
             return False
         self.log.info("Deleted %s %s (kept in the recycle bin)", kind.singular, rid)
         return True
 
     def _get_for(self, kind: ResourceType, rid: str, action: str) -> dict[str, Any]:
-        try:
-            return self.request("GET", f"{kind.path}/{rid}")
-        except CeligoApiError as error:
-            if error.status == 404:
-                raise _not_found(error, f"{kind.singular} {rid} does not exist, so it cannot be {action}") from None
-            raise
+        """Return the resource about to be ``action`` (e.g. "updated"); raises CeligoNotFoundError saying so."""
+        return self.request(
+            "GET", f"{kind.path}/{rid}", not_found=f"{kind.singular} {rid} does not exist, so it cannot be {action}"
+        )
 
     # -- clone --------------------------------------------------------------------------------------------
 
@@ -440,16 +438,14 @@ class ResourceMethods:
     ) -> Any:
         """Return the value stored under a state key (global, or per resource), or None if missing and allowed.
 
-        :raises CeligoApiError: status 404 when the key is missing and ``missing_ok`` is False.
+        :raises CeligoNotFoundError: when the key is missing and ``missing_ok`` is False.
         """
         path = self._state_path(resource_type, resource_id, key)
         try:
-            return self.request("GET", path)
-        except CeligoApiError as error:
-            if error.status == 404 and missing_ok:
+            return self.request("GET", path, not_found=f"state key {key!r} is not set")
+        except CeligoNotFoundError:
+            if missing_ok:
                 return None
-            if error.status == 404:
-                raise _not_found(error, f"state key {key!r} is not set") from None
             raise
 
     def put_state(
@@ -473,15 +469,17 @@ class ResourceMethods:
     ) -> bool:
         """Delete a state key; return True, or False when it was not set and ``missing_ok`` is True.
 
-        :raises CeligoApiError: status 404 when it is not set and ``missing_ok`` is False.
+        :raises CeligoNotFoundError: when it is not set and ``missing_ok`` is False.
         """
         try:
-            self.request("DELETE", self._state_path(resource_type, resource_id, key))
-        except CeligoApiError as error:
-            if error.status == 404 and missing_ok:
+            self.request(
+                "DELETE",
+                self._state_path(resource_type, resource_id, key),
+                not_found=f"state key {key!r} is not set, so it cannot be deleted",
+            )
+        except CeligoNotFoundError:
+            if missing_ok:
                 return False
-            if error.status == 404:
-                raise _not_found(error, f"state key {key!r} is not set, so it cannot be deleted") from None
             raise
         return True
 
@@ -535,15 +533,18 @@ class ResourceMethods:
 
         A 200 carrying ``errors``, a refused ping (400/409/422/424) or an ``offline`` connection is not ok.
 
-        :raises CeligoApiError: status 404 when the connection does not exist; 401/403 for the token.
+        :raises CeligoNotFoundError: when the connection does not exist.
+        :raises CeligoApiError: 401/403 for the token.
         """
         cid = check_id(connection_id, "connection id")
         reasons: list[str] = []
         try:
-            answer = self.request("GET", f"/connections/{cid}/ping")
+            answer = self.request(
+                "GET", f"/connections/{cid}/ping", not_found=f"connection {cid} does not exist, so it cannot be pinged"
+            )
+        except CeligoNotFoundError:
+            raise
         except CeligoApiError as error:
-            if error.status == 404:
-                raise _not_found(error, f"connection {cid} does not exist, so it cannot be pinged") from None
             if error.status not in _PING_FAILURE_STATUSES:
                 raise
             reasons.append(error.message or f"HTTP {error.status}")
@@ -551,7 +552,8 @@ class ResourceMethods:
             errors = answer.get("errors") if isinstance(answer, Mapping) else None
             for item in errors or []:
                 message = item.get("message") if isinstance(item, Mapping) else item
-                reasons.append(str(message or item))
+                # The reason quotes the answer; blank the token out of it as error messages do.
+                reasons.append(redact(str(message or item), self.settings.token))
         # Read the connection after the ping: a successful ping may have brought it back online.
         connection = self.get_resource(ResourceType.CONNECTIONS, cid)
         offline = connection.get("offline") is True
@@ -612,16 +614,16 @@ class ResourceMethods:
     def restore_resource(self, resource_type: ResourceType | str, resource_id: str) -> Any:
         """Restore a deleted resource and what was deleted with it; return integrator.io's answer.
 
-        :raises CeligoApiError: status 404 when it is not in the recycle bin.
+        :raises CeligoNotFoundError: when it is not in the recycle bin.
         """
         kind = as_resource_type(resource_type)
         rid = check_id(resource_id, f"{kind.singular} id")
-        try:
-            answer = self.request("POST", f"/recycleBinTTL/{kind.value}/{rid}/doCascadeRestore", json={})
-        except CeligoApiError as error:
-            if error.status == 404:
-                raise _not_found(error, f"{kind.singular} {rid} is not in the recycle bin") from None
-            raise
+        answer = self.request(
+            "POST",
+            f"/recycleBinTTL/{kind.value}/{rid}/doCascadeRestore",
+            json={},
+            not_found=f"{kind.singular} {rid} is not in the recycle bin",
+        )
         self.log.info("Restored %s %s from the recycle bin", kind.singular, rid)
         return answer
 

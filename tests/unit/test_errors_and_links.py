@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_provider_celigo.exceptions import CeligoApiError, parse_error_body
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoNotFoundError, parse_error_body
 from airflow_provider_celigo.hooks._transport.paging import next_link
 from airflow_provider_celigo.hooks._transport.responses import decode_body, raise_for_error_status
 from airflow_provider_celigo.hooks._transport.retry import RetryableResponse, is_retryable, parse_retry_after
@@ -93,7 +96,7 @@ def test_api_error_text_and_pickling() -> None:
 
 
 def test_decode_2xx_bodies() -> None:
-    ok = {"status": 200, "method": "GET", "path": "/v1/x"}
+    ok: dict[str, Any] = {"status": 200, "method": "GET", "path": "/v1/x"}
     assert decode_body(headers={"content-type": "application/json"}, body=b'{"a": 1}', **ok) == {"a": 1}
     assert decode_body(headers={}, body=b"[1]", **ok) == [1]
     assert decode_body(headers={"content-type": "text/plain"}, body=b"pong", **ok) == "pong"
@@ -149,10 +152,117 @@ def test_next_link_never_raises(header: str) -> None:
 def test_retry_after_forms() -> None:
     assert parse_retry_after("2") == 2.0
     assert parse_retry_after(" 0.5 ") == 0.5
-    assert parse_retry_after("-3") == 0.0
+    assert parse_retry_after("0") == 0.0
     assert parse_retry_after(None) is None
     assert parse_retry_after("soon") is None
     later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
     assert 25 <= (parse_retry_after(later) or 0) <= 31
     earlier = format_datetime(datetime.now(timezone.utc) - timedelta(seconds=30), usegmt=True)
     assert parse_retry_after(earlier) == 0.0
+
+
+@pytest.mark.parametrize("value", ["-3", "-0.5", "nan", "inf", "-inf", "1e999", "3 seconds", "", "   "])
+def test_negative_or_unreadable_retry_after_is_no_hint(value: str) -> None:
+    assert parse_retry_after(value) is None
+
+
+@pytest.mark.parametrize("value", ["-3", "soon"])
+def test_a_429_with_an_unusable_retry_after_carries_no_hint(value: str) -> None:
+    with pytest.raises(RetryableResponse) as caught:
+        raise_for_error_status(status=429, headers={"retry-after": value}, body=b"", method="GET", path="/v1/x")
+    assert caught.value.retry_after is None
+
+
+# -- 404 ------------------------------------------------------------------------------------------------------
+
+
+def test_404_is_a_not_found_error() -> None:
+    body = b'{"errors": [{"code": "invalid_ref", "message": "Flow not found"}]}'
+    with pytest.raises(CeligoNotFoundError) as caught:
+        raise_for_error_status(status=404, headers={}, body=body, method="GET", path="/v1/flows/x")
+    error = caught.value
+    assert isinstance(error, CeligoApiError) and not is_retryable(error)
+    assert (error.status, error.code, error.message) == (404, "invalid_ref", "Flow not found")
+    assert "check the id" in str(error)
+
+
+def test_404_without_a_code_gets_not_found() -> None:
+    with pytest.raises(CeligoNotFoundError) as caught:
+        raise_for_error_status(status=404, headers={}, body=b"", method="GET", path="/v1/x")
+    assert caught.value.code == "not_found"
+
+
+def test_not_found_error_survives_pickling() -> None:
+    error = CeligoNotFoundError(status=404, method="GET", path="/v1/flows/1", code="not_found", message="gone")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is CeligoNotFoundError
+    assert (copy.status, copy.message, str(copy)) == (404, "gone", str(error))
+
+
+# -- bodies nested too deeply to decode -----------------------------------------------------------------------
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+
+
+def test_deeply_nested_2xx_is_invalid_json() -> None:
+    with pytest.raises(CeligoApiError) as caught:
+        decode_body(status=200, headers={"content-type": "application/json"}, body=NESTED, method="GET", path="/v1/x")
+    assert caught.value.code == "invalid_json" and "nested too deeply" in caught.value.message
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_deeply_nested_5xx_stays_retryable(status: int) -> None:
+    with pytest.raises(RetryableResponse) as caught:
+        raise_for_error_status(
+            status=status, headers={"content-type": "application/json"}, body=NESTED, method="GET", path="/v1/x"
+        )
+    assert is_retryable(caught.value) and "nested too deeply" in caught.value.message
+
+
+def test_deeply_nested_404_is_still_not_found() -> None:
+    with pytest.raises(CeligoNotFoundError):
+        raise_for_error_status(status=404, headers={}, body=NESTED, method="GET", path="/v1/x")
+
+
+# -- the token, in any form, never reaches a message -----------------------------------------------------------
+
+SECRET = "t0k/en+with=odd&chars"
+
+
+def _forms(secret: str) -> list[str]:
+    escaped = json.dumps(secret)[1:-1]
+    return [
+        secret,
+        escaped.replace("/", "\\/"),
+        "".join(f"\\u{ord(c):04x}" for c in secret),
+        "".join(f"\\u{ord(c):04X}" if not c.isalnum() else c for c in secret),
+        quote(secret, safe=""),
+        quote(secret, safe="").lower(),
+        quote_plus(secret),
+        secret.replace("&", "&amp;").replace("/", "&#47;"),
+    ]
+
+
+@pytest.mark.parametrize("form", _forms(SECRET))
+def test_error_messages_never_quote_the_token_in_any_form(form: str) -> None:
+    body = (
+        '{"errors": [{"code": "bad", "message": "Bearer ' + form + ' rejected", "field": "' + form + '"}]}'
+    ).encode()
+    with pytest.raises(CeligoApiError) as caught:
+        raise_for_error_status(status=401, headers={}, body=body, method="GET", path="/v1/x", secret=SECRET)
+    shown = str(caught.value) + repr(caught.value.errors) + str(caught.value.field)
+    assert "Bearer *** rejected" in caught.value.message
+    for any_form in _forms(SECRET):
+        assert any_form not in shown
+
+
+@pytest.mark.parametrize("form", _forms(SECRET))
+def test_unexpected_2xx_snippets_never_quote_the_token(form: str) -> None:
+    body = f"<html><body>Login as {form} failed</body></html>".encode()
+    with pytest.raises(CeligoApiError) as caught:
+        decode_body(
+            status=200, headers={"content-type": "text/html"}, body=body, method="GET", path="/v1/x", secret=SECRET
+        )
+    assert caught.value.code == "unexpected_content" and "Login as *** failed" in caught.value.message
+    for any_form in _forms(SECRET):
+        assert any_form not in str(caught.value)

@@ -7,7 +7,9 @@ own 429 first. The pacer of a connection (keyed like the limiter, by the connect
 concurrency level) remembers the moment the server said to come back, and the hooks wait for that moment
 before sending. It never slows a caller down while no 429 has been seen.
 
-``ENABLED = False`` turns pacing off for the process (the benchmarks compare both).
+The Airflow option ``[celigo] pace_after_429`` (boolean, default True; environment variable
+``AIRFLOW__CELIGO__PACE_AFTER_429``) turns pacing off for a process: ``pacing_enabled()`` reads it once, and
+the hooks ask it before every call. ``reset()`` forgets the pauses and the option, so that it is read again.
 """
 
 from __future__ import annotations
@@ -16,10 +18,26 @@ import asyncio
 import threading
 import time
 
-ENABLED = True
+CONFIG_SECTION = "celigo"
+CONFIG_OPTION = "pace_after_429"
 DEFAULT_PAUSE = 1.0  # seconds, for a 429 without a usable Retry-After
 
 _lock = threading.Lock()
+_enabled: bool | None = None
+
+
+def pacing_enabled() -> bool:
+    """Return the Airflow option ``[celigo] pace_after_429`` (default True), read once per process.
+
+    Raises AirflowConfigException when the option holds something that is not a boolean.
+    """
+    global _enabled
+    enabled = _enabled
+    if enabled is None:  # two threads may both read it the first time; they read the same value
+        from airflow.configuration import conf
+
+        enabled = _enabled = conf.getboolean(CONFIG_SECTION, CONFIG_OPTION, fallback=True)
+    return enabled
 
 
 class Pacer:
@@ -42,8 +60,6 @@ class Pacer:
 
     def delay(self) -> float:
         """Return how many seconds a call should still wait (0.0 when it may go now)."""
-        if not ENABLED:
-            return 0.0
         return max(0.0, self._resume_at - time.monotonic())
 
     def wait(self) -> None:
@@ -72,6 +88,8 @@ def pacer_for(owner: str) -> Pacer:
 
 
 def reset() -> None:
-    """Forget every pause (tests and benchmarks)."""
+    """Forget every pause and the cached ``pace_after_429`` option, which the next call reads again."""
+    global _enabled
     with _lock:
         _pacers.clear()
+        _enabled = None

@@ -19,11 +19,11 @@ BASE = "https://api.integrator.io/v1"
 
 
 @pytest.fixture(autouse=True)
-def fresh_pacers() -> Iterator[None]:
+def fresh_pacers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("AIRFLOW__CELIGO__PACE_AFTER_429", raising=False)
     pacing.reset()
     yield
     pacing.reset()
-    pacing.ENABLED = True
 
 
 class FakeClock:
@@ -82,12 +82,71 @@ def test_missing_retry_after_pauses_one_second(monkeypatch: pytest.MonkeyPatch) 
     assert pacer.delay() == pytest.approx(pacing.DEFAULT_PAUSE)
 
 
-def test_disabled_pacing_never_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    FakeClock(monkeypatch)
-    pacer = Pacer()
-    pacer.pause(5.0)
-    pacing.ENABLED = False
-    assert pacer.delay() == 0.0
+# -- the [celigo] pace_after_429 option ---------------------------------------------------------------------
+
+
+def test_pacing_is_on_by_default() -> None:
+    assert pacing.pacing_enabled() is True
+
+
+@pytest.mark.parametrize(("value", "expected"), [("False", False), ("false", False), ("0", False), ("True", True)])
+def test_the_option_turns_pacing_off(monkeypatch: pytest.MonkeyPatch, value: str, expected: bool) -> None:
+    monkeypatch.setenv("AIRFLOW__CELIGO__PACE_AFTER_429", value)
+    pacing.reset()
+    assert pacing.pacing_enabled() is expected
+
+
+def test_the_option_is_read_once_until_reset(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert pacing.pacing_enabled() is True
+    monkeypatch.setenv("AIRFLOW__CELIGO__PACE_AFTER_429", "False")
+    assert pacing.pacing_enabled() is True  # cached for the process
+    pacing.reset()
+    assert pacing.pacing_enabled() is False
+
+
+def test_a_value_that_is_not_a_boolean_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__CELIGO__PACE_AFTER_429", "sometimes")
+    pacing.reset()
+    with pytest.raises(Exception, match="pace_after_429"):
+        pacing.pacing_enabled()
+
+
+def test_with_pacing_off_a_429_neither_pauses_nor_holds_back(celigo_conn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    celigo_conn("celigo_default", max_retries=0)
+    monkeypatch.setenv("AIRFLOW__CELIGO__PACE_AFTER_429", "False")
+    pacing.reset()
+    pacer_for("celigo_default").pause(30.0)  # even a pause from before is not waited out
+    waits: list[float] = []
+    monkeypatch.setattr(Pacer, "wait", lambda self: waits.append(self.delay()))
+    with requests_mock.Mocker() as mock:
+        mock.get(f"{BASE}/tokenInfo", status_code=429, headers={"Retry-After": "7"}, json={"message": "slow down"})
+        with pytest.raises(Exception, match="429"):
+            CeligoHook().get_token_info()
+    assert waits == []
+    assert 29.0 < pacer_for("celigo_default").delay() <= 30.0  # the 429 did not start a new pause either
+
+
+def test_with_pacing_off_the_async_hook_does_not_wait(celigo_conn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    celigo_conn("celigo_default", max_retries=0)
+    monkeypatch.setenv("AIRFLOW__CELIGO__PACE_AFTER_429", "False")
+    pacing.reset()
+    pacer_for("celigo_default").pause(30.0)
+    real_client = httpx.AsyncClient
+
+    def client(**kwargs: Any) -> httpx.AsyncClient:
+        answer = httpx.Response(200, json={"_id": "6650aa0000000000000000a1"})
+        return real_client(transport=httpx.MockTransport(lambda request: answer), **kwargs)
+
+    monkeypatch.setattr(httpx, "AsyncClient", client)
+
+    async def call() -> Any:
+        hook = CeligoAsyncHook()
+        try:
+            return await asyncio.wait_for(hook.get_job("6650aa0000000000000000a1"), timeout=5)
+        finally:
+            await hook.aclose()
+
+    assert asyncio.run(call()) == {"_id": "6650aa0000000000000000a1"}  # not held back for 30 s
 
 
 def test_one_pacer_per_connection_owner() -> None:
