@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-# The fields' limits live here, not in settings.py (which re-exports them): Airflow imports this module while it
-# discovers providers, possibly in the middle of its own import, so it must not import Airflow (settings.py does,
-# through errors.py, and importing it from here made a circular import).
+# The fields' limits live here, not in connection.py (which re-exports them): Airflow imports this module while it
+# discovers providers, possibly in the middle of its own import, so it must not import Airflow (connection.py does,
+# through exceptions.py, and importing it from here made a circular import).
 MIN_CONCURRENCY, MAX_CONCURRENCY = 1, 25
 DEFAULT_CONCURRENCY = 5
 DEFAULT_TIMEOUT = 30.0
@@ -55,6 +55,11 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "schema": {"type": ["number", "null"], "minimum": 0, "maximum": 900, "default": DEFAULT_MAX_RETRY_WAIT},
         "description": "Cap on the wait a Retry-After header can ask for.",
     },
+    "verify_ssl": {
+        "label": "Verify TLS certificates",
+        "schema": {"type": ["boolean", "null"], "default": True},
+        "description": "Check the server's TLS certificate (turn off only for a proxy with a self-signed one).",
+    },
 }
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
@@ -82,7 +87,7 @@ def legacy_form_widgets() -> dict[str, Any]:
     try:
         from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
         from flask_babel import lazy_gettext
-        from wtforms import IntegerField, SelectField, StringField
+        from wtforms import BooleanField, IntegerField, SelectField, StringField
     except ImportError:
         return {}
     widgets: dict[str, Any] = {}
@@ -90,6 +95,8 @@ def legacy_form_widgets() -> dict[str, Any]:
         label, schema = lazy_gettext(spec["label"]), spec["schema"]
         if "enum" in schema:
             widgets[name] = SelectField(label, choices=[(v, v) for v in schema["enum"]], default=schema["default"])
+        elif "boolean" in schema["type"]:
+            widgets[name] = BooleanField(label, default=schema.get("default"))
         elif "integer" in schema["type"]:
             widgets[name] = IntegerField(label, widget=BS3TextFieldWidget(), default=schema.get("default"))
         else:

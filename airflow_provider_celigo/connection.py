@@ -7,13 +7,16 @@ and what is accepted.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from airflow_provider_celigo._connection_form import (
+    CONN_FIELDS,
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_WAIT,
@@ -34,6 +37,10 @@ REGION_UI_URLS: dict[str, str] = {
     "eu": "https://eu.integrator.io",
 }
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+#: The prefix older connection forms put before every extra field (``extra__celigo__region``).
+EXTRA_PREFIX = f"extra__{CONN_TYPE}__"
+#: Every extra the connection reads: the fields of the connection form.
+KNOWN_EXTRAS: tuple[str, ...] = tuple(CONN_FIELDS)
 
 
 class ConnectionLike(Protocol):
@@ -80,11 +87,57 @@ def pool_name_for(conn_id: str) -> str:
 
 
 def read_extra(extras: Mapping[str, Any], name: str) -> Any:
-    """Return an extra by its plain name or the ``extra__celigo__`` prefixed name of older UIs."""
+    """Return an extra by its plain name or the ``extra__celigo__`` prefixed name of older UIs.
+
+    Returns None when neither is set or both are ``None``/``""`` (what connection forms store for empty fields).
+    """
+    if not isinstance(extras, Mapping):
+        return None  # check_extra_keys explains that the extra must be a JSON object
     value = extras.get(name)
-    if value in (None, ""):
-        value = extras.get(f"extra__{CONN_TYPE}__{name}")
-    return None if value == "" else value
+    if value is None or (isinstance(value, str) and value == ""):
+        value = extras.get(f"{EXTRA_PREFIX}{name}")
+    return None if isinstance(value, str) and value == "" else value
+
+
+def _field_of(key: str) -> str:
+    """Return the field an extra key names: ``region`` for ``region`` and for ``extra__celigo__region``."""
+    return key[len(EXTRA_PREFIX) :] if key.startswith(EXTRA_PREFIX) else key
+
+
+def _closest_field(key: str) -> str | None:
+    """Return the known field closest to an unknown key (difflib), or None when nothing is close."""
+    text = key.strip().lower()
+    if text.startswith("extra__"):
+        text = text.rsplit("__", 1)[-1]  # extra__celigo_regoin, extra__http__region -> the field part
+    close = difflib.get_close_matches(text, KNOWN_EXTRAS, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def check_extra_keys(extras: Mapping[str, Any], conn_id: str) -> None:
+    """Refuse extras that are not fields of the Celigo connection; returns None when all are known.
+
+    Accepts each field by its plain name and by its ``extra__celigo__`` prefixed name, whatever the value
+    (forms store ``null`` or ``""`` for empty fields). Raises CeligoConfigError naming every unknown key,
+    the closest known field and the known fields; values are never shown (an unknown key may hold a secret).
+    """
+    if not isinstance(extras, Mapping):
+        raise CeligoConfigError(
+            f"Celigo connection {conn_id!r} has an extra that is a JSON {type(extras).__name__}, not an object; "
+            'write the extra as a JSON object, e.g. {"region": "eu", "concurrency_level": 5}.'
+        )
+    unknown = [str(key) for key in extras if not isinstance(key, str) or _field_of(key) not in KNOWN_EXTRAS]
+    if not unknown:
+        return
+    described = []
+    for key in unknown:
+        close = _closest_field(key)
+        described.append(f"{key!r} (did you mean {close!r}?)" if close else repr(key))
+    noun = "an unknown extra" if len(unknown) == 1 else "unknown extras"
+    raise CeligoConfigError(
+        f"Celigo connection {conn_id!r} has {noun} {', '.join(described)}, which the provider would ignore; "
+        f"rename or remove {'it' if len(unknown) == 1 else 'them'}. Known extras: {', '.join(KNOWN_EXTRAS)} "
+        f"(each also accepted as '{EXTRA_PREFIX}<name>')."
+    )
 
 
 def parse_region(value: Any) -> str:
@@ -95,24 +148,51 @@ def parse_region(value: Any) -> str:
     if region not in REGION_URLS:
         raise CeligoConfigError(
             f"Celigo connection extra 'region' is {value!r}; use one of {sorted(REGION_URLS)} "
-            "('na' = North America, api.integrator.io; 'eu' = Europe, api.eu.integrator.io)."
+            "('na' = North America, api.integrator.io; 'eu' = Europe, api.eu.integrator.io; "
+            "case and surrounding spaces do not matter)."
         )
     return region
 
 
 def parse_token(value: Any) -> str:
-    """Return the API token from the connection's password; raises CeligoConfigError when empty."""
+    """Return the API token from the connection's password, without surrounding whitespace.
+
+    Raises CeligoConfigError when it is empty or holds whitespace, an invisible or a non-ASCII character (which
+    no HTTP header can carry); the message gives the character's position, never the token.
+    """
     token = "" if value is None else str(value).strip()
     if not token:
         raise CeligoConfigError(
             "Celigo connection has no API token: put the integrator.io API token in the connection's "
             "password field (Admin > Connections, or the 'password' key of AIRFLOW_CONN_<ID>)."
         )
-    if any(char.isspace() for char in token):
+    for position, char in enumerate(token, start=1):
+        if char.isspace():
+            kind = "whitespace"
+        elif not char.isprintable():
+            kind = "an invisible (control or formatting) character"
+        elif not char.isascii():
+            kind = "a non-ASCII character"
+        else:
+            continue
         raise CeligoConfigError(
-            "Celigo connection's API token contains whitespace; paste the token alone into the password field."
+            f"Celigo connection's API token contains {kind}{_invisible_code(char)} at position {position}; "
+            "integrator.io tokens are plain ASCII letters and digits, and an HTTP header cannot carry it. "
+            "Copy the token again from integrator.io (Resources > API tokens) and paste it alone into the "
+            "password field."
         )
     return token
+
+
+def _invisible_code(char: str) -> str:
+    """Return `` (U+200B ZERO WIDTH SPACE)`` for an invisible character, ``""`` for a visible one.
+
+    A visible character of the password field is never shown: the field may hold a real password by mistake.
+    """
+    if char.isprintable() and not char.isspace():
+        return ""
+    name = unicodedata.name(char, "")
+    return f" (U+{ord(char):04X}{' ' + name if name else ''})"
 
 
 def parse_concurrency_level(value: Any) -> int:
@@ -175,25 +255,53 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def redact_url(text: str) -> str:
+    """Return ``text`` with any ``user:password@`` part replaced by ``***@`` (everything up to the last ``@``)."""
+    if "@" not in text:
+        return text
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    return f"{scheme}{sep}***@{rest.rsplit('@', 1)[1]}"
+
+
 def parse_base_url(value: Any, region: str) -> str:
-    """Return the API base URL: the region's, or a validated override ending in ``/v1``."""
+    """Return the API base URL: the region's, or a validated override ending in ``/v1``.
+
+    Raises CeligoConfigError for another shape, credentials in the URL or plain http to a remote host; the
+    messages show the URL with any credentials replaced by ``***``.
+    """
     if value is None:
         return REGION_URLS[region]
-    url = str(value).strip().rstrip("/")
-    parts = urlsplit(url)
+    text = str(value)
+    shown = redact_url(text)
+    url = text.strip().rstrip("/")
     shape = (
-        f"Celigo connection extra 'base_url' is {value!r}; give a URL in the form of the region URLs, "
+        f"Celigo connection extra 'base_url' is {shown!r}; give a URL in the form of the region URLs, "
         "e.g. 'https://api.integrator.io/v1' or, for the local emulator, 'http://127.0.0.1:8765/v1'."
     )
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname, _port = parts.hostname, parts.port  # .port raises ValueError for a port that is no number
+    except ValueError:
+        raise CeligoConfigError(
+            shape + " It could not be parsed (check the brackets of an IPv6 host and the port)."
+        ) from None
+    if "@" in parts.netloc or parts.username is not None or parts.password is not None:
+        raise CeligoConfigError(
+            f"Celigo connection extra 'base_url' is {shown!r}: it contains credentials ('user:password@'); remove "
+            "them. The API token belongs in the connection's password field, and credentials in a URL end up in "
+            "logs and error messages."
+        )
+    if parts.scheme not in {"http", "https"} or not hostname:
         raise CeligoConfigError(shape)
     if not parts.path.endswith("/v1"):
         raise CeligoConfigError(shape + " The path must end with /v1.")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise CeligoConfigError(shape + " Leave out query strings, fragments and credentials.")
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    if parts.query or parts.fragment:
+        raise CeligoConfigError(shape + " Leave out query strings and fragments.")
+    if parts.scheme == "http" and not is_loopback_host(hostname):
         raise CeligoConfigError(
-            f"Celigo connection extra 'base_url' is {value!r}: plain http is only allowed to loopback hosts "
+            f"Celigo connection extra 'base_url' is {shown!r}: plain http is only allowed to loopback hosts "
             "(127.0.0.1, ::1, localhost), because the API token would travel unencrypted; use https."
         )
     return url
@@ -214,6 +322,7 @@ def settings_from_connection(conn: ConnectionLike, lookup: ConnectionLookup | No
         )
     extras = conn.extra_dejson or {}
     token = parse_token(conn.password)
+    check_extra_keys(extras, conn.conn_id)  # first: every read below assumes a mapping of known fields
     region = parse_region(read_extra(extras, "region"))
     base_url = parse_base_url(read_extra(extras, "base_url"), region)
     level = parse_concurrency_level(read_extra(extras, "concurrency_level"))
@@ -267,6 +376,7 @@ def _lender_level(conn_id: str, lender_id: str, lookup: ConnectionLookup | None)
             f"{lender.conn_type!r}, not 'celigo'; name a Celigo connection."
         )
     lender_extras = lender.extra_dejson or {}
+    check_extra_keys(lender_extras, lender_id)
     second = read_extra(lender_extras, "borrow_concurrency_from")
     if second is not None:
         kind = "a cycle" if str(second).strip() == conn_id else "a chain"

@@ -58,6 +58,12 @@ class ResourceType(str, enum.Enum):
         """A readable singular for messages, e.g. ``connection``."""
         return self.facts.model.lower()
 
+    @property
+    def a_singular(self) -> str:
+        """The singular with its indefinite article, for messages: ``a flow``, ``an export``, ``an iclient``."""
+        singular = self.singular
+        return f"{'an' if singular[:1] in 'aeiou' else 'a'} {singular}"
+
 
 @dataclass(frozen=True)
 class ResourceFacts:

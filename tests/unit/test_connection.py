@@ -203,3 +203,156 @@ def test_connection_of_another_type(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_WEB", json.dumps({"conn_type": "http", "password": TEST_TOKEN}))
     message = refusal("web")
     assert "'http'" in message and "type 'celigo'" in message
+
+
+# -- unknown extras -----------------------------------------------------------------------------------------
+
+KNOWN = "region, concurrency_level, borrow_concurrency_from, base_url, timeout, max_retries, max_retry_wait, verify_ssl"
+
+
+@pytest.mark.parametrize(
+    ("key", "closest"),
+    [
+        ("base_ur", "base_url"),
+        ("regoin", "region"),
+        ("extra__celigo__regoin", "region"),
+        ("extra__celigo_region", "region"),
+        ("Timeout", "timeout"),
+        ("concurency_level", "concurrency_level"),
+        ("verify_tls", "verify_ssl"),
+    ],
+)
+@pytest.mark.parametrize("reader", [sync_settings, async_settings], ids=["sync", "async"])
+def test_unknown_extra_is_refused_with_did_you_mean(
+    celigo_conn: Define, reader: Callable[[str], CeligoSettings], key: str, closest: str
+) -> None:
+    message = refusal(celigo_conn("c_typo", **{key: "value-7c1f"}), reader)
+    assert f"unknown extra {key!r} (did you mean {closest!r}?)" in message
+    assert KNOWN in message and "extra__celigo__<name>" in message and "rename or remove it" in message
+    assert "value-7c1f" not in message  # an unknown key may hold a secret
+
+
+def test_typo_of_base_url_does_not_send_the_token_to_production(celigo_conn: Define) -> None:
+    message = refusal(celigo_conn("c_typo", base_ur="http://127.0.0.1:8765/v1"))
+    assert "'base_ur' (did you mean 'base_url'?)" in message and "'c_typo'" in message
+
+
+def test_every_unknown_extra_is_named_at_once(celigo_conn: Define) -> None:
+    message = refusal(celigo_conn("c_typo", regoin="eu", colour="blue"))
+    assert "unknown extras 'regoin' (did you mean 'region'?), 'colour'," in message
+    assert "did you mean" not in message.split("'colour'")[1].split("Known")[0]
+    assert "rename or remove them" in message
+
+
+def test_unknown_extra_of_the_lender_is_refused(celigo_conn: Define) -> None:
+    celigo_conn("lender", concurency_level=3)
+    message = refusal(celigo_conn("borrower", borrow_concurrency_from="lender"))
+    assert "'lender'" in message and "'concurency_level' (did you mean 'concurrency_level'?)" in message
+
+
+def test_airflow_3_form_extras_are_accepted(celigo_conn: Define) -> None:
+    """Airflow 3's connection form saves every field of the form, ``null`` for the ones left empty."""
+    form = {
+        "region": "eu",
+        "concurrency_level": 5,
+        "borrow_concurrency_from": None,
+        "base_url": None,
+        "timeout": 30,
+        "max_retries": 5,
+        "max_retry_wait": 60,
+        "verify_ssl": True,
+    }
+    settings = sync_settings(celigo_conn("c_form", **form))
+    assert (settings.region, settings.base_url, settings.borrowed_from) == (
+        "eu",
+        "https://api.eu.integrator.io/v1",
+        None,
+    )
+
+
+def test_prefixed_form_extras_with_empty_strings_are_accepted(celigo_conn: Define) -> None:
+    """Older forms saved ``extra__celigo__<field>`` for every field, ``""`` for the empty ones."""
+    form = {f"extra__celigo__{name}": "" for name in KNOWN.split(", ")}
+    form |= {"extra__celigo__region": "eu", "extra__celigo__verify_ssl": "false", "timeout": 12}
+    settings = sync_settings(celigo_conn("c_old_form", **form))
+    assert (settings.region, settings.verify_ssl, settings.timeout, settings.concurrency_level) == ("eu", False, 12, 5)
+
+
+def test_an_extra_that_is_not_an_object_is_refused() -> None:
+    from airflow_provider_celigo.connection import check_extra_keys
+
+    with pytest.raises(CeligoConfigError, match="JSON list, not an object; write the extra as a JSON object"):
+        check_extra_keys(["region", "eu"], "c_list")  # type: ignore[arg-type]
+
+
+# -- region: case and spaces --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "region"), [("Na", "na"), (" EU ", "eu"), ("\teu\n", "eu"), ("NA", "na")])
+def test_region_ignores_case_and_spaces(celigo_conn: Define, raw: str, region: str) -> None:
+    assert sync_settings(celigo_conn("c_r", region=raw)).region == region
+    assert sync_settings(celigo_conn("c_r", extra__celigo__region=raw)).region == region
+
+
+@pytest.mark.parametrize("raw", ["US", "au", "ca", " apac "])
+def test_other_regions_are_refused_listing_the_valid_ones(celigo_conn: Define, raw: str) -> None:
+    message = refusal(celigo_conn("c_r", region=raw))
+    assert repr(raw) in message and "['eu', 'na']" in message and "North America" in message
+
+
+# -- token characters ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad", "described"),
+    [
+        ("\u200b", "an invisible (control or formatting) character (U+200B ZERO WIDTH SPACE)"),
+        ("\x00", "an invisible (control or formatting) character (U+0000)"),
+        ("\x7f", "an invisible (control or formatting) character (U+007F)"),
+        ("\u00a0", "whitespace (U+00A0 NO-BREAK SPACE)"),
+        ("\t", "whitespace (U+0009)"),
+        ("\u00e9", "a non-ASCII character at position"),
+        ("\u201c", "a non-ASCII character at position"),
+    ],
+)
+@pytest.mark.parametrize("reader", [sync_settings, async_settings], ids=["sync", "async"])
+def test_token_with_a_character_no_header_can_carry_is_refused(
+    celigo_conn: Define, reader: Callable[[str], CeligoSettings], bad: str, described: str
+) -> None:
+    message = refusal(celigo_conn("c_tok", password=f"{TEST_TOKEN[:6]}{bad}{TEST_TOKEN[6:]}"), reader)
+    assert f"API token contains {described}" in message and "position 7" in message
+    assert TEST_TOKEN[:6] not in message and TEST_TOKEN[6:] not in message
+    if bad.isprintable() and not bad.isspace():
+        assert bad not in message  # a visible character of the password field is never shown
+
+
+def test_token_with_surrounding_whitespace_is_trimmed(celigo_conn: Define) -> None:
+    assert sync_settings(celigo_conn("c_tok", password=f"  {TEST_TOKEN}\n")).token == TEST_TOKEN
+
+
+# -- base_url: credentials and unparsable URLs --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://alice:pass-9d2e@host.example/v1", "'https://***@host.example/v1'"),
+        ("https://:pass-9d2e@host.example/v1", "'https://***@host.example/v1'"),
+        ("https://alice-9d2e@host.example/v1", "'https://***@host.example/v1'"),
+        ("http://alice:pass-9d2e@127.0.0.1:8765/v1", "'http://***@127.0.0.1:8765/v1'"),
+        ("https://alice:pass/9d2e@host.example/v1", "'https://***@host.example/v1'"),  # unescaped / in password
+        ("https://alice:pass-9d2e@host.example/v2", "'https://***@host.example/v2'"),  # also the wrong path
+    ],
+)
+def test_base_url_with_credentials_is_refused_without_echoing_them(celigo_conn: Define, url: str, shown: str) -> None:
+    message = refusal(celigo_conn("c_url", base_url=url))
+    assert "'base_url'" in message and shown in message
+    assert "9d2e" not in message and "alice" not in message and "pass" not in message.replace("password", "")
+    if "/v2" not in url and "pass/" not in url:
+        assert "credentials" in message and "password field" in message
+
+
+@pytest.mark.parametrize("url", ["http://[::1/v1", "http://127.0.0.1:port/v1", "http://127.0.0.1:99999/v1"])
+def test_unparsable_base_url_is_a_config_error(celigo_conn: Define, url: str) -> None:
+    message = refusal(celigo_conn("c_url", base_url=url))
+    assert "'base_url'" in message and repr(url) in message and "could not be parsed" in message

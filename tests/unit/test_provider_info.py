@@ -76,6 +76,7 @@ def test_every_form_field_is_an_extra_the_settings_read() -> None:
         "timeout": 0,
         "max_retries": 99,
         "max_retry_wait": -5,
+        "verify_ssl": "maybe",
     }
     assert set(celigo_type()["conn-fields"]) == set(bad_values)
 
@@ -155,3 +156,58 @@ def test_providers_manager_sees_the_celigo_connection_type() -> None:
     behaviour = manager._field_behaviours_from_metadata["celigo"]
     assert behaviour["hidden_fields"] == UI_FIELD_BEHAVIOUR["hidden-fields"]
     assert behaviour["relabeling"] == {"password": "API token"}
+
+
+# -- the verify_ssl field ------------------------------------------------------------------------------------
+
+
+def test_verify_ssl_has_a_boolean_form_field() -> None:
+    spec = celigo_type()["conn-fields"]["verify_ssl"]
+    assert spec["schema"]["type"] == ["boolean", "null"] and spec["schema"]["default"] is True
+    assert spec["label"] and "certificate" in spec["description"]
+    assert settings_from_connection(FakeConnection("c", {"verify_ssl": False})).verify_ssl is False
+    assert settings_from_connection(FakeConnection("c", {"extra__celigo__verify_ssl": "false"})).verify_ssl is False
+
+
+def test_the_ui_shows_the_verify_ssl_field() -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    widget = ProvidersManager()._connection_form_widgets_from_metadata["extra__celigo__verify_ssl"]
+    assert widget.field["schema"]["type"] == ["boolean", "null"] and widget.field["value"] is True
+
+
+def test_form_shaped_extras_are_accepted() -> None:
+    """What Airflow 3's connection form saves: every field of the form, ``null`` where left empty."""
+    saved_by_the_form = {name: spec["schema"].get("default") for name, spec in CONN_FIELDS.items()}
+    assert None in saved_by_the_form.values()  # e.g. base_url, borrow_concurrency_from
+    assert settings_from_connection(FakeConnection("c", saved_by_the_form)) == settings_from_connection(
+        FakeConnection("c", {})
+    )
+
+
+# -- the [celigo] config options -----------------------------------------------------------------------------
+
+
+def test_config_options_are_declared_for_the_keys_the_pool_policy_reads() -> None:
+    from airflow_provider_celigo.pools.planning import CONFIG_SECTION, OVERRIDES_KEY, SYNCED_POOLS_KEY
+
+    config = get_provider_info()["config"]
+    assert set(config) == {CONFIG_SECTION}
+    options = config[CONFIG_SECTION]["options"]
+    assert set(options) == {SYNCED_POOLS_KEY, OVERRIDES_KEY, "pace_after_429", "default_poll_interval"}
+    assert (options["default_poll_interval"]["type"], options["default_poll_interval"]["default"]) == ("float", "30")
+    for name, option in options.items():
+        assert option["description"] and option["version_added"], name
+        assert isinstance(option["default"], str) and option["example"], name
+    assert (options[SYNCED_POOLS_KEY]["type"], options[SYNCED_POOLS_KEY]["default"]) == ("string", "")
+    assert (options[OVERRIDES_KEY]["type"], options[OVERRIDES_KEY]["default"]) == ("string", "")
+    assert (options["pace_after_429"]["type"], options["pace_after_429"]["default"]) == ("boolean", "True")
+    assert "Retry-After" in options["pace_after_429"]["description"]
+
+
+def test_airflow_config_knows_the_celigo_defaults() -> None:
+    from airflow.configuration import conf
+
+    assert conf.getboolean("celigo", "pace_after_429") is True
+    assert conf.get("celigo", "synced_pools") == "" and conf.get("celigo", "pool_overrides") == ""
+    assert "celigo" in conf.configuration_description

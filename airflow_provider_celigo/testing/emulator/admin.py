@@ -2,15 +2,53 @@
 
 from __future__ import annotations
 
+import inspect
+
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from .body import read_json, read_object
 from .deps import emulator_of
 from .errors import ApiError
 from .faults import FaultPlanError
 
-router = APIRouter(prefix="/_emulator")
+PREFIX = "/_emulator"
+router = APIRouter(prefix=PREFIX)
+
+# Admin pages FastAPI itself serves (their endpoints carry no docstring to describe them).
+_BUILT_IN = {
+    f"{PREFIX}/docs": "Interactive API documentation (Swagger UI) of the emulator.",
+    f"{PREFIX}/docs/oauth2-redirect": "OAuth2 redirect page of the Swagger UI.",
+    f"{PREFIX}/openapi.json": "The emulator's OpenAPI schema.",
+}
+
+
+def _summary(route: Route) -> str:
+    """Return the first line of a route's docstring, or the description of a built-in page."""
+    if route.path in _BUILT_IN:
+        return _BUILT_IN[route.path]
+    doc = (inspect.getdoc(route.endpoint) or "").strip()
+    return doc.splitlines()[0].replace("``", "") if doc else ""
+
+
+@router.get("/")
+async def index(request: Request) -> JSONResponse:
+    """List the admin routes, each with its method and a one-line description."""
+    routes = []
+    for route in request.app.routes:
+        if not isinstance(route, Route) or not route.path.startswith(PREFIX):
+            continue
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            routes.append({"method": method, "path": route.path, "description": _summary(route)})
+    routes.sort(key=lambda item: (item["path"], item["method"]))
+    return JSONResponse(
+        {
+            "emulator": "Celigo integrator.io emulator: admin routes (no token needed)",
+            "api": "/v1 (needs 'Authorization: Bearer <token>')",
+            "routes": routes,
+        }
+    )
 
 
 @router.get("/health")
