@@ -3,9 +3,11 @@
 - ``CeligoError`` (an ``AirflowException``): the base of all of them.
   - ``CeligoConfigError`` (also a ``ValueError``): a connection field or an argument the provider cannot use.
   - ``CeligoApiError``: integrator.io answered with an error, or with nothing usable.
+    - ``CeligoNotFoundError``: a 404 (what was asked for does not exist).
     - ``RetryableResponse``: a 429 or 5xx answer, worth another attempt.
     - ``TransportError``: no answer (refused, dropped, timed out).
   - ``CeligoJobError``: a flow job ended in a way the task's error policy fails.
+  - ``CeligoRunUnclearError``: after a lost answer or a crash, several jobs could be this task's run.
   - ``InvalidJobDocument``: a job document lacks what the provider needs.
   - ``DeadlineReached``: a wait's deadline passed while the job was still active.
 """
@@ -74,6 +76,33 @@ def _rebuild_api_error(state: dict[str, Any]) -> CeligoApiError:
     error.__dict__.update(state)
     Exception.__init__(error, str(error))
     return error
+
+
+class CeligoNotFoundError(CeligoApiError):
+    """integrator.io answered 404: the resource, state key or recycle-bin entry does not exist (``status`` 404)."""
+
+    @classmethod
+    def _from_state(cls, state: dict[str, Any]) -> CeligoNotFoundError:
+        error = cls.__new__(cls)
+        error.__dict__.update(state)
+        Exception.__init__(error, str(error))
+        return error
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # CeligoApiError's __reduce__ would come back as a plain CeligoApiError; keep the class.
+        return (CeligoNotFoundError._from_state, (self.__dict__.copy(),))
+
+
+class CeligoRunUnclearError(CeligoError):
+    """The evidence cannot tell which flow job is this task's run (several were created after its request).
+
+    Carries ``flow_id`` and ``job_ids`` (the candidates, earliest first); nothing was started or adopted.
+    """
+
+    def __init__(self, message: str, flow_id: str, job_ids: list[str]) -> None:
+        self.flow_id = flow_id
+        self.job_ids = job_ids
+        super().__init__(message)
 
 
 class CeligoJobError(CeligoError):

@@ -7,10 +7,12 @@ flight per connection (or per lender, when the connection borrows its concurrenc
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -27,24 +29,38 @@ from airflow_provider_celigo.connection import (
     read_extra,
     settings_from_connection,
 )
-from airflow_provider_celigo.exceptions import CeligoApiError, CeligoError
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoError, CeligoNotFoundError, InvalidJobDocument
 from airflow_provider_celigo.hooks._resources import ResourceMethods
-from airflow_provider_celigo.hooks._transport.clients import auth_headers, mask_token, shared_ssl_context
+from airflow_provider_celigo.hooks._transport.clients import auth_headers, mask_token, redact, shared_ssl_context
+from airflow_provider_celigo.hooks._transport.deadline import Deadline, DeadlineAdapter, within
 from airflow_provider_celigo.hooks._transport.limits import async_limiter, thread_limiter
-from airflow_provider_celigo.hooks._transport.pacing import pacer_for
-from airflow_provider_celigo.hooks._transport.paging import next_link
-from airflow_provider_celigo.hooks._transport.responses import decode_body, no_response, raise_for_status
+from airflow_provider_celigo.hooks._transport.pacing import pacer_for, pacing_enabled
+from airflow_provider_celigo.hooks._transport.paging import PageTrail, next_link, page_key
+from airflow_provider_celigo.hooks._transport.responses import (
+    decode_body,
+    explain_not_found,
+    no_response,
+    raise_for_status,
+)
 from airflow_provider_celigo.hooks._transport.retry import (
     may_have_reached_the_handler,
-    retry_policy,
+    retrying,
 )
 from airflow_provider_celigo.hooks._transport.urls import build_url, display_path
-from airflow_provider_celigo.jobs.status import ACTIVE_STATUSES, iso_millis
+from airflow_provider_celigo.jobs.reattach import CLOCK_SKEW_MARGIN, check_on_unclear, choose_own_run
+from airflow_provider_celigo.jobs.status import ACTIVE_STATUSES, iso_millis, parse_time
 
 if TYPE_CHECKING:
     import httpx
 
 JOBS_PAGE_CAP = 1000
+
+
+def _json_kind(value: Any) -> str:
+    """Return what a decoded JSON value is, for messages ("an object", "a string" ...)."""
+    kinds = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
+
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +125,11 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
 
     @cached_property
     def session(self) -> requests.Session:
-        """The hook's keep-alive HTTP session."""
+        """The hook's keep-alive HTTP session; its adapter reads every answer within the call's deadline."""
         session = requests.Session()
         session.headers.update(auth_headers(self.settings))
         session.verify = self.settings.verify_ssl
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, self.settings.concurrency_level))
+        adapter = DeadlineAdapter(pool_maxsize=max(10, self.settings.concurrency_level))
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -131,12 +147,19 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
     # -- HTTP -----------------------------------------------------------------------------------------
 
     def _send(self, method: str, url: str, params: Any, json: Any) -> requests.Response:
+        """Send one request (no retry) and return the response, its body read.
+
+        The connection's ``timeout`` bounds the whole exchange, from connecting to the last byte of the body.
+        Raises RetryableResponse (429/5xx), CeligoNotFoundError (404), CeligoApiError (other errors) or
+        TransportError (no complete answer in time, or a broken connection).
+        """
         settings = self.settings
         path = display_path(settings, url)
         limiter = thread_limiter(settings.concurrency_owner, settings.concurrency_level)
-        pacer_for(settings.concurrency_owner).wait()
+        if pacing_enabled():
+            pacer_for(settings.concurrency_owner).wait()
         started = time.monotonic()
-        with limiter:
+        with limiter, within(Deadline(settings.timeout)) as deadline:
             try:
                 # verify= here, not only on the session: requests lets REQUESTS_CA_BUNDLE override session.verify
                 response = self.session.request(
@@ -144,9 +167,9 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
                 )
                 body = response.content
             except requests.RequestException as error:
-                raise no_response(
-                    error, timed_out=isinstance(error, requests.Timeout), settings=settings, method=method, path=path
-                ) from None
+                # A read cut short by the deadline surfaces as a broken connection while the body is read.
+                timed_out = isinstance(error, requests.Timeout) or deadline.expired()
+                raise no_response(error, timed_out=timed_out, settings=settings, method=method, path=path) from None
         self.log.debug("%s %s -> %s in %.3fs", method, path, response.status_code, time.monotonic() - started)
         raise_for_status(
             settings, status=response.status_code, headers=response.headers, body=body, method=method, path=path
@@ -154,19 +177,27 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
         return response
 
     def _request_response(self, method: str, path: str, *, params: Any = None, json: Any = None) -> requests.Response:
+        """Send a request under the connection's retry policy; return the successful response (raises as ``_send``)."""
         url = build_url(self.settings, path)
-        retrying = tenacity.Retrying(
-            **retry_policy(self.settings.max_retries, self.settings.max_retry_wait), before_sleep=self._log_retry
-        )
-        return retrying(self._send, method, url, params, json)
+        return retrying(self.settings, before_sleep=self._log_retry)(self._send, method, url, params, json)
 
-    def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+    def request(
+        self, method: str, path: str, *, params: Any = None, json: Any = None, not_found: str | None = None
+    ) -> Any:
         """Call the API and return the decoded answer (JSON, text, or None for an empty answer).
 
         :param path: a path under ``/v1`` such as ``/flows/{id}``, or an absolute URL on the API host.
-        :raises CeligoApiError: for an error answer (after retries for 429, 5xx and network errors).
+        :param not_found: what a 404 means for this call (e.g. ``"flow X does not exist"``); it leads the
+            message of the CeligoNotFoundError.
+        :raises CeligoNotFoundError: for a 404 (a CeligoApiError with status 404).
+        :raises CeligoApiError: for another error answer (after retries for 429, 5xx and network errors).
         """
-        response = self._request_response(method, path, params=params, json=json)
+        try:
+            response = self._request_response(method, path, params=params, json=json)
+        except CeligoNotFoundError as error:
+            if not_found is None:
+                raise
+            raise explain_not_found(error, not_found) from None
         return decode_body(
             status=response.status_code,
             headers=response.headers,
@@ -177,18 +208,28 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
         )
 
     def paginate(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Yield every item of a list endpoint, following ``Link: rel="next"`` verbatim (204 = empty)."""
-        url: str | None = path
+        """Yield every item of a list endpoint, following ``Link: rel="next"`` verbatim (204 = empty).
+
+        :raises CeligoApiError: ``unexpected_content`` for a page that is not a JSON array, ``paging_cycle``
+            for a link back to a page already read, ``paging_limit`` past ``paging.MAX_PAGES`` pages.
+        :raises CeligoConfigError: for a link to another host (the token is not sent there).
+        """
+        settings = self.settings
+        url: str | None = build_url(settings, path)
         query = params
+        trail = PageTrail(path=display_path(settings, build_url(settings, path)), describe=self._path_of)
+        status = 200
         while url:
+            trail.enter(page_key(url, query), url, status=status)
             response = self._request_response("GET", url, params=query)
+            shown = display_path(settings, response.url or url)
             page = decode_body(
                 status=response.status_code,
                 headers=response.headers,
                 body=response.content,
                 method="GET",
-                path=display_path(self.settings, response.url or url),
-                secret=self.settings.token,
+                path=shown,
+                secret=settings.token,
             )
             if page is None:
                 return
@@ -196,12 +237,17 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
                 raise CeligoApiError(
                     status=response.status_code,
                     method="GET",
-                    path=display_path(self.settings, url),
+                    path=shown,
                     code="unexpected_content",
-                    message="expected a JSON array for a list",
+                    message=f"expected a JSON array for a list, got {_json_kind(page)}",
                 )
             yield from page
-            url, query = next_link(response.headers.get("link")), None
+            link = next_link(response.headers.get("link"))
+            url, query, status = (build_url(settings, link) if link else None), None, response.status_code
+
+    def _path_of(self, url: str) -> str:
+        """Return a URL or API path as ``/v1/...`` without host or query (which may hold secrets), for messages."""
+        return display_path(self.settings, build_url(self.settings, url))
 
     # -- connection test --------------------------------------------------------------------------------
 
@@ -221,6 +267,22 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
 
     # -- flows and jobs -----------------------------------------------------------------------------------
 
+    def run_marker(self, flow_id: str) -> datetime:
+        """Return integrator.io's time now, read from the ``Date`` header of ``GET /flows/{id}``.
+
+        Every job a run request sent after this call starts is created at or after this moment, whatever the
+        machine's clock says (``Date`` has whole seconds and is never ahead of the server's time). Without a
+        ``Date`` header (a proxy may strip it) the local time minus a five-minute margin is used, with a warning.
+        Raises CeligoApiError (404 when the flow does not exist).
+        """
+        response = self._request_response("GET", f"/flows/{check_id(flow_id, 'flow id')}")
+        try:
+            moment = parsedate_to_datetime(response.headers.get("date") or "")
+        except (TypeError, ValueError, IndexError):
+            self.log.warning("integrator.io sent no usable Date header; using this machine's clock minus 5 minutes")
+            return datetime.now(timezone.utc) - CLOCK_SKEW_MARGIN
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
     def run_flow(
         self,
         flow_id: str,
@@ -228,31 +290,39 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
         start_date: str | None = None,
         end_date: str | None = None,
         export_ids: list[str] | None = None,
+        sent_after: datetime | None = None,
+        on_unclear_run: str = "fail",
     ) -> str:
         """Start a flow run and return its job id. Raises CeligoApiError (422 when the flow is disabled).
 
         A run request whose answer was lost (dropped connection, timeout, 500/502/504) may still have started
-        the run. Before sending it again the hook reads the flow's latest job and, if one is queued or running,
-        adopts it instead of starting a second run.
+        the run. Before sending it again the hook lists the flow's jobs created since ``sent_after`` (by
+        default ``run_marker()``, read just before the first request) in any status, and adopts the one it
+        finds instead of starting a second run; it sends again only when there is none. Several candidates
+        raise CeligoRunUnclearError unless ``on_unclear_run="adopt_earliest"`` (see ``jobs.reattach``).
         """
         flow_id = check_id(flow_id, "flow id")
+        on_unclear_run = check_on_unclear(on_unclear_run)
+        since = sent_after if sent_after is not None else self.run_marker(flow_id)
         path = f"/flows/{flow_id}/run"
         url = build_url(self.settings, path)
         body = _run_body(start_date, end_date, export_ids)
         answer_lost = False
-        retrying = tenacity.Retrying(
-            **retry_policy(self.settings.max_retries, self.settings.max_retry_wait), before_sleep=self._log_retry
-        )
-        for attempt in retrying:
+        for attempt in retrying(self.settings, before_sleep=self._log_retry):
             with attempt:
-                if answer_lost and (adopted := self._active_job_of(flow_id)):
-                    self.log.warning(
-                        "The answer to POST /v1%s was lost; adopting job %s, which is queued or running, "
-                        "instead of starting a second run",
-                        path,
-                        adopted,
+                if answer_lost:
+                    own = choose_own_run(
+                        flow_id, self.find_flow_jobs(flow_id, created_after=since), since, on_unclear_run
                     )
-                    return adopted
+                    if own is not None:
+                        self.log.warning(
+                            "The answer to POST /v1%s was lost; adopting job %s (%s), created after the request "
+                            "was sent, instead of starting a second run",
+                            path,
+                            own["_id"],
+                            own.get("status"),
+                        )
+                        return str(own["_id"])
                 try:
                     response = self._send("POST", url, None, body)
                 except CeligoApiError as error:
@@ -273,20 +343,27 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
                 method="POST",
                 path=f"/v1{path}",
                 code="unexpected_content",
-                message="no _jobId in the answer: " + repr(answer).replace(self.settings.token, "***")[:200],
+                message="no _jobId in the answer: " + redact(repr(answer), self.settings.token)[:200],
             )
-        return job_id
-
-    def _active_job_of(self, flow_id: str) -> str | None:
-        """Return the id of the flow's latest job if it is queued or running, else None."""
-        for job in self.get_latest_flow_jobs(flow_id):
-            if isinstance(job, dict) and job.get("status") in ACTIVE_STATUSES and isinstance(job.get("_id"), str):
-                return str(job["_id"])
-        return None
+        return check_id(job_id, "_jobId of the run answer")
 
     def get_job(self, job_id: str) -> dict[str, Any]:
         """Return the job document ``GET /v1/jobs/{id}``."""
         return self.request("GET", f"/jobs/{check_id(job_id, 'job id')}")
+
+    def wait_for_job(self, job_id: str, *, poll_interval: float = 30.0, timeout: float | None = None) -> dict[str, Any]:
+        """Poll the job every ``poll_interval`` seconds until it ends, logging one line per poll; return its
+        final document (completed, failed or canceled: judging it is the caller's business).
+
+        :param timeout: give up after this many seconds (None = wait as long as it runs); the job keeps running.
+        :raises DeadlineReached: when ``timeout`` passes first; ``.job`` holds the last document read.
+        :raises CeligoConfigError: unless ``poll_interval`` and ``timeout`` are finite numbers of seconds > 0.
+        :raises CeligoApiError: when the API keeps failing (after the connection's retries).
+        """
+        from airflow_provider_celigo.jobs.wait import wait_for_job, wait_limits
+
+        interval, deadline = wait_limits(poll_interval, timeout)
+        return wait_for_job(self, job_id, poll_interval=interval, deadline=deadline, log=self.log)
 
     def get_job_family(self, job_id: str) -> dict[str, Any]:
         """Return the job with its step jobs in ``children``."""
@@ -303,38 +380,84 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
     def iter_jobs(self, **filters: Any) -> Iterator[dict[str, Any]]:
         """Yield jobs newest first, paging back through ``createdAt_lte`` windows (``/jobs`` has no Link).
 
-        Filters are integrator.io's (``_flowId``, ``type``, ``status`` as a list, ``createdAt_gte`` ...).
+        Filters are integrator.io's (``_flowId``, ``type``, ``status`` as a list, ``createdAt_gte`` ...). Stops
+        at a short page or at a page that brings no job not yet seen.
+
+        :raises CeligoApiError: ``unexpected_content`` for an answer that is not an array of job objects,
+            ``paging_cycle`` when a window repeats, ``paging_limit`` past ``paging.MAX_PAGES`` pages.
+        :raises InvalidJobDocument: when the oldest job of a full page has no readable ``createdAt``.
         """
         seen: set[str] = set()
         params = dict(filters)
+        trail = PageTrail(path="/v1/jobs", describe=lambda lte: f"createdAt_lte={lte}")
         while True:
-            page = self.request("GET", "/jobs", params=params) or []
+            trail.enter(params.get("createdAt_lte"), params.get("createdAt_lte"))
+            page = self.request("GET", "/jobs", params=params)
+            if page is None:
+                return
+            if not isinstance(page, list) or not all(isinstance(job, dict) for job in page):
+                kind = _json_kind(page) if not isinstance(page, list) else "an array holding something else"
+                raise CeligoApiError(
+                    status=200,
+                    method="GET",
+                    path="/v1/jobs",
+                    code="unexpected_content",
+                    message=f"expected a JSON array of job objects, got {kind}",
+                )
             fresh = [job for job in page if job.get("_id") not in seen]
             yield from fresh
             if len(page) < JOBS_PAGE_CAP or not fresh:
                 return
             seen.update(job["_id"] for job in fresh if "_id" in job)
-            oldest = datetime.fromisoformat(str(page[-1]["createdAt"]).replace("Z", "+00:00"))
+            oldest = parse_time(page[-1].get("createdAt"))
+            if oldest is None:
+                raise InvalidJobDocument(
+                    f"job {str(page[-1].get('_id'))[:40]!r}, the oldest of a full page of GET /v1/jobs, has no "
+                    f"readable createdAt ({str(page[-1].get('createdAt'))[:40]!r}); it is needed to ask for the "
+                    "next page"
+                )
             params["createdAt_lte"] = iso_millis(oldest - timedelta(milliseconds=1))
 
-    def find_active_flow_jobs(self, flow_id: str, created_after: datetime | None = None) -> list[dict[str, Any]]:
-        """Return the flow's queued or running flow jobs, newest first, optionally created after a moment."""
-        params: dict[str, Any] = {
-            "_flowId": check_id(flow_id, "flow id"),
-            "type": "flow",
-            "status": sorted(ACTIVE_STATUSES),
-        }
+    def find_flow_jobs(
+        self, flow_id: str, created_after: datetime | None = None, statuses: Iterable[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Return the flow's flow jobs, newest first: created at or after ``created_after``, in ``statuses``
+        (default: any status)."""
+        params: dict[str, Any] = {"_flowId": check_id(flow_id, "flow id"), "type": "flow"}
+        if statuses is not None:
+            params["status"] = sorted(statuses)
         if created_after is not None:
             params["createdAt_gte"] = iso_millis(created_after)
         return list(self.iter_jobs(**params))
 
+    def find_active_flow_jobs(self, flow_id: str, created_after: datetime | None = None) -> list[dict[str, Any]]:
+        """Return the flow's queued or running flow jobs, newest first, optionally created after a moment."""
+        return self.find_flow_jobs(flow_id, created_after, ACTIVE_STATUSES)
+
     def get_step_errors(self, flow_id: str, step_id: str, *, limit: int = 1000) -> list[dict[str, Any]]:
-        """Return up to ``limit`` open errors of one flow step (an export or import id)."""
+        """Return up to ``limit`` open errors of one flow step (an export or import id), following ``nextPageURL``.
+
+        :raises CeligoApiError: ``unexpected_content`` for an answer that is not ``{"errors": [...]}``,
+            ``paging_cycle`` when ``nextPageURL`` repeats a page, ``paging_limit`` past ``paging.MAX_PAGES`` pages.
+        """
         path: str | None = f"/flows/{check_id(flow_id, 'flow id')}/{check_id(step_id, 'step id')}/errors"
+        trail = PageTrail(path=f"/v1{path}", describe=self._path_of)
         errors: list[dict[str, Any]] = []
         while path and len(errors) < limit:
-            answer = self.request("GET", path) or {}
-            errors.extend(answer.get("errors", []))
+            trail.enter(page_key(build_url(self.settings, path)), path)
+            answer = self.request("GET", path)
+            if answer is None:
+                break
+            if not isinstance(answer, dict) or not isinstance(answer.get("errors"), list):
+                got = _json_kind(answer) if not isinstance(answer, dict) else "an object without an errors array"
+                raise CeligoApiError(
+                    status=200,
+                    method="GET",
+                    path=self._path_of(path),
+                    code="unexpected_content",
+                    message=f'expected {{"errors": [...]}}, got {got}',
+                )
+            errors.extend(answer["errors"])
             following = answer.get("nextPageURL")
             # The UI strips a leading "/api" from nextPageURL; the token API serves the same path under /v1.
             path = following.removeprefix("/api") if isinstance(following, str) and following else None
@@ -400,15 +523,22 @@ class CeligoAsyncHook(_CeligoHookBase):
             self._client = None
 
     async def _send(self, method: str, url: str, params: Any, json: Any) -> httpx.Response:
+        """Send one request (no retry) and return the response, its body read; raises as ``CeligoHook._send``."""
         import httpx
 
         settings = await self.get_settings()
         client = await self._get_client()
         path = display_path(settings, url)
-        await pacer_for(settings.concurrency_owner).wait_async()
+        if pacing_enabled():
+            await pacer_for(settings.concurrency_owner).wait_async()
         async with async_limiter(settings.concurrency_owner, settings.concurrency_level):
             try:
-                response = await client.request(method, url, params=params, json=json)
+                # httpx's timeout bounds each read; this bounds the whole exchange, connect to last byte.
+                response = await asyncio.wait_for(
+                    client.request(method, url, params=params, json=json), timeout=settings.timeout
+                )
+            except asyncio.TimeoutError as error:
+                raise no_response(error, timed_out=True, settings=settings, method=method, path=path) from None
             except httpx.HTTPError as error:
                 raise no_response(
                     error,
@@ -427,14 +557,23 @@ class CeligoAsyncHook(_CeligoHookBase):
         )
         return response
 
-    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
-        """Call the API and return the decoded answer; same contract as ``CeligoHook.request``."""
+    async def request(
+        self, method: str, path: str, *, params: Any = None, json: Any = None, not_found: str | None = None
+    ) -> Any:
+        """Call the API and return the decoded answer; same contract as ``CeligoHook.request``.
+
+        :raises CeligoNotFoundError: for a 404, its message led by ``not_found`` when given.
+        :raises CeligoApiError: for another error answer (after retries for 429, 5xx and network errors).
+        """
         settings = await self.get_settings()
         url = build_url(settings, path)
-        retrying = tenacity.AsyncRetrying(
-            **retry_policy(settings.max_retries, settings.max_retry_wait), before_sleep=self._log_retry
-        )
-        response: httpx.Response = await retrying(self._send, method, url, params, json)
+        policy = retrying(settings, before_sleep=self._log_retry, async_=True)
+        try:
+            response: httpx.Response = await policy(self._send, method, url, params, json)
+        except CeligoNotFoundError as error:
+            if not_found is None:
+                raise
+            raise explain_not_found(error, not_found) from None
         return decode_body(
             status=response.status_code,
             headers=response.headers,
@@ -447,6 +586,19 @@ class CeligoAsyncHook(_CeligoHookBase):
     async def get_job(self, job_id: str) -> dict[str, Any]:
         """Return the job document."""
         return await self.request("GET", f"/jobs/{check_id(job_id, 'job id')}")
+
+    async def wait_for_job(
+        self, job_id: str, *, poll_interval: float = 30.0, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Poll the job until it ends, logging one line per poll; return its final document.
+
+        Same contract as ``CeligoHook.wait_for_job``: raises DeadlineReached when ``timeout`` passes first,
+        CeligoConfigError for a bad ``poll_interval`` or ``timeout``, CeligoApiError when the API keeps failing.
+        """
+        from airflow_provider_celigo.jobs.wait import wait_for_job_async, wait_limits
+
+        interval, deadline = wait_limits(poll_interval, timeout)
+        return await wait_for_job_async(self, job_id, poll_interval=interval, deadline=deadline, log=self.log)
 
     async def cancel_job(self, job_id: str) -> dict[str, Any] | None:
         """Cancel a queued or running job; return the job document."""

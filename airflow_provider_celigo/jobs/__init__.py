@@ -3,7 +3,8 @@ finding a previous try's job again, and the shared poller of the triggerer.
 
 - ``status``: the status vocabulary, ``Outcome``, reading counters and times, summaries.
 - ``policy``: the error policy and ``conclude`` (an ended job -> the task's result or error).
-- ``wait``: waiting with the sync hook, deadlines, cancel-and-confirm, the progress line.
+- ``wait``: waiting on a job (sync and async, the one loop the operator, sensor and trigger use), deadlines,
+  cancel-and-confirm, the progress line.
 - ``reattach``: the run ledger and finding the job a previous try started.
 - ``poller``: one ``GET /jobs`` per connection and round for every watcher in a triggerer.
 """

@@ -68,7 +68,7 @@ class ErrorPolicy:
     def describe(self) -> str:
         """Return the policy in words, for log lines and error messages."""
         if self.max_errors is not None:
-            return f"at most {self.max_errors} errors allowed"
+            return f"at most {self.max_errors} {'error' if self.max_errors == 1 else 'errors'} allowed"
         return "no errors allowed" if self.on_errors == "fail" else "errors only warn"
 
 
@@ -109,18 +109,24 @@ def step_error_lines(
     return lines
 
 
-def report_step_errors(hook: CeligoHook, summary: dict[str, Any], log: logging.Logger | Any) -> list[str]:
-    """Log the first errors of the job's failing steps (one line each) and return them; never raises."""
+def report_step_errors(
+    hook: CeligoHook, summary: dict[str, Any], log: logging.Logger | Any, *, accepted: bool = False
+) -> list[str]:
+    """Log the first errors of the job's failing steps (one line each) and return them; never raises.
+
+    They are logged at ERROR level when they fail the task, at WARNING when the policy ``accepted`` the job.
+    """
     job_id = summary["job_id"]
     try:
         lines = step_error_lines(hook, job_id, summary.get("flow_id"))
     except CeligoError as error:
         log.warning("Could not read the errors of Celigo job %s: %s", job_id, error)
         return []
+    emit = log.warning if accepted else log.error
     if lines:
-        log.error("First errors of Celigo job %s:", job_id)
+        emit("First errors of Celigo job %s:", job_id)
         for line in lines:
-            log.error("  %s", line)
+            emit("  %s", line)
     return lines
 
 
@@ -141,7 +147,7 @@ def conclude(
         verdict = policy.judge(summary.get("num_error") or 0)
         if verdict is not Verdict.FAIL:
             log.warning("Celigo %s (accepted: %s)", text, policy.describe())
-            report_step_errors(hook, summary, log)
+            report_step_errors(hook, summary, log, accepted=True)
             return summary
         reason = f"; more record errors than allowed ({policy.describe()})"
     elif outcome == Outcome.CANCELED.value:

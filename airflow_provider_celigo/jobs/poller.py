@@ -27,7 +27,7 @@ import logging
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
@@ -141,7 +141,18 @@ class JobWatch:
 class _Tracked:
     """The poller's state for one job id, whoever watches it."""
 
-    __slots__ = ("created_at", "direct", "due_at", "ended", "flow_id", "job_id", "last", "polled", "watches")
+    __slots__ = (
+        "created_at",
+        "direct",
+        "due_at",
+        "ended",
+        "flow_id",
+        "job_id",
+        "last",
+        "polled",
+        "reading",
+        "watches",
+    )
 
     def __init__(self, job_id: str, flow_id: str | None) -> None:
         self.job_id = job_id
@@ -151,6 +162,7 @@ class _Tracked:
         self.due_at = 0.0
         self.ended = False
         self.polled = False
+        self.reading: asyncio.Task[None] | None = None  # the read under way: not due again until it answers
         self.last: Job | None = None
         self.watches: list[JobWatch] = []
 
@@ -201,6 +213,7 @@ class JobPoller:
         self._hook: JobReader | None = None
         self._jobs: dict[str, _Tracked] = {}
         self._task: asyncio.Task[None] | None = None
+        self._reads: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
         self.calls: Counter[str] = Counter()  # "listing", "single", "rounds": what the poller spent
 
@@ -243,21 +256,27 @@ class JobPoller:
         loop = asyncio.get_running_loop()
         try:
             while self._jobs:
-                if any(not tracked.polled for tracked in self._jobs.values()):
+                if any(not tracked.polled and not tracked.reading for tracked in self._jobs.values()):
                     await asyncio.sleep(GATHER_SECONDS)  # let watchers started together share a round
+                self._wakeup.clear()  # before looking: a watcher or an answer arriving from here on wakes the sleep
                 now = loop.time()
-                active = [tracked for tracked in self._jobs.values() if not tracked.ended]
-                due = [tracked for tracked in active if tracked.due_at <= now + self._slack(tracked)]
+                idle = [tracked for tracked in self._jobs.values() if not tracked.ended and not tracked.reading]
+                due = [tracked for tracked in idle if tracked.due_at <= now + self._slack(tracked)]
                 if not due:
-                    self._wakeup.clear()
-                    waits = [tracked.due_at - self._slack(tracked) - now for tracked in active]
+                    if not self._jobs:
+                        break
+                    waits = [tracked.due_at - self._slack(tracked) - now for tracked in idle]
                     await self._sleep(min(waits) if waits else None)
                     continue
                 for tracked in due:
                     tracked.due_at = now + tracked.poll_interval
-                await self._poll_round(due)
+                self._poll_round(due)
         finally:
             self._task = None
+            for read in list(self._reads):  # the last watcher left: answers nobody waits for
+                read.cancel()
+            if self._reads:
+                await asyncio.gather(*self._reads, return_exceptions=True)
             _forget(loop, self)
             hook, self._hook = self._hook, None
             if hook is not None:
@@ -275,19 +294,38 @@ class JobPoller:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), seconds)
 
-    async def _poll_round(self, due: list[_Tracked]) -> None:
+    def _poll_round(self, due: list[_Tracked]) -> None:
+        """Start one read per batch and per single job, each its own task: a slow read delays only its jobs."""
         self.calls["rounds"] += 1
         try:
             hook = self._get_hook()
             batches, singles = plan_round(due)
-            await asyncio.gather(
-                *(self._poll_batch(hook, batch) for batch in batches),
-                *(self._poll_single(hook, tracked) for tracked in singles),
-            )
         except Exception as error:  # a bug or a broken hook: tell the watchers instead of hanging them
             log.exception("Celigo job poll round failed")
             for tracked in due:
                 self._deliver(tracked, error)
+            return
+        for batch in batches:
+            self._start(self._poll_batch(hook, batch), batch)
+        for tracked in singles:
+            self._start(self._poll_single(hook, tracked), [tracked])
+
+    def _start(self, read: Coroutine[Any, Any, None], jobs: list[_Tracked]) -> None:
+        task = asyncio.get_running_loop().create_task(read)
+        self._reads.add(task)
+        for tracked in jobs:
+            tracked.reading = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._reads.discard(finished)
+            error = None if finished.cancelled() else finished.exception()
+            for tracked in jobs:
+                # Still this read's (a delivered job may already be in its next read): it ended without
+                # delivering, a bug; never leave a watcher hanging.
+                if tracked.reading is finished:
+                    self._deliver(tracked, error or RuntimeError("the Celigo job read ended without an answer"))
+
+        task.add_done_callback(done)
 
     def _get_hook(self) -> JobReader:
         if self._hook is None:
@@ -338,6 +376,8 @@ class JobPoller:
         return found
 
     def _deliver(self, tracked: _Tracked, item: Any) -> None:
+        tracked.reading = None
+        self._wakeup.set()  # the loop may have slept while every job was being read
         if isinstance(item, dict):
             tracked.learn(item)
         elif not isinstance(item, BaseException):

@@ -13,9 +13,30 @@ if TYPE_CHECKING:
     from airflow_provider_celigo.hooks.celigo import CeligoHook
 
 
+FALLBACK_POLL_INTERVAL = 30.0
+
+
 def default_deferrable() -> bool:
     """Return Airflow's ``[operators] default_deferrable`` (False when unset)."""
     return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def default_poll_interval() -> float:
+    """Return ``[celigo] default_poll_interval``: the seconds between job polls of tasks that set none (30).
+
+    DAG tests against the emulator set it low (``AIRFLOW__CELIGO__DEFAULT_POLL_INTERVAL=1``). Raises
+    CeligoConfigError when it is not a finite number of seconds > 0.
+    """
+    from airflow_provider_celigo.jobs.wait import positive_seconds
+
+    value = conf.get("celigo", "default_poll_interval", fallback=None)
+    if value is None or str(value).strip() == "":
+        return FALLBACK_POLL_INTERVAL
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    return positive_seconds(seconds, f"Airflow config [celigo] default_poll_interval ({value!r})")
 
 
 class CeligoHookMixin:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_celigo._validation import check_id
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
 from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoJobError
 from airflow_provider_celigo.jobs.policy import ErrorPolicy, Verdict, conclude
-from airflow_provider_celigo.jobs.reattach import RunLedger, previous_job
-from airflow_provider_celigo.jobs.status import Outcome, outcome, summarize
+from airflow_provider_celigo.jobs.reattach import RunLedger, check_on_unclear, previous_job
+from airflow_provider_celigo.jobs.status import Outcome, iso_millis, outcome, parse_time, summarize
 from airflow_provider_celigo.jobs.wait import (
     DeadlineReached,
     cancel_and_confirm,
@@ -23,36 +23,27 @@ from airflow_provider_celigo.jobs.wait import (
     wait_for_job,
 )
 from airflow_provider_celigo.links import JOB_ID_XCOM_KEY, JOB_URL_XCOM_KEY, CeligoJobLink, job_url
-from airflow_provider_celigo.operators.base import CeligoBaseOperator, default_deferrable
+from airflow_provider_celigo.operators.base import CeligoBaseOperator, default_deferrable, default_poll_interval
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-DEFAULT_POLL_INTERVAL = 30.0
-
-
 def iso_time(value: Any, what: str) -> str | None:
     """Return a time given as a datetime or an ISO-8601 string as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (naive = UTC).
 
-    Raises CeligoConfigError for anything else.
+    Returns None for None or ``""``; raises CeligoConfigError for anything else.
     """
     if value is None or value == "":
         return None
-    moment = value
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise CeligoConfigError(
-                f"{what} is {value!r}; give a datetime or an ISO-8601 string such as '2024-05-01T00:00:00Z'."
-            ) from None
-    if not isinstance(moment, datetime):
+    if not isinstance(value, (str, datetime)):
         raise CeligoConfigError(f"{what} is {value!r}; give a datetime or an ISO-8601 string.")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    moment = parse_time(value)
+    if moment is None:
+        raise CeligoConfigError(
+            f"{what} is {value!r}; give a datetime or an ISO-8601 string such as '2024-05-01T00:00:00Z'."
+        )
+    return iso_millis(moment)
 
 
 def id_list(value: Any, what: str) -> list[str] | None:
@@ -93,11 +84,14 @@ class CeligoRunFlowOperator(_CeligoOperator):
     :param export_ids: run only these page generators (``_exportIds``; templated; list or comma-separated).
     :param wait_for_completion: wait for the job to end (default True); False returns right after starting.
     :param deferrable: wait in the triggerer instead of a worker (default ``[operators] default_deferrable``).
-    :param poll_interval: seconds between job polls (> 0, default 30).
+    :param poll_interval: seconds between job polls (> 0; default ``[celigo] default_poll_interval``, 30).
     :param timeout: seconds this try may wait before the job is canceled and the task fails; the shorter
         of ``timeout`` and ``execution_timeout`` wins, counted from when the try starts.
     :param on_errors: ``"fail"`` or ``"warn"`` for a job that completes with record errors.
     :param max_errors: fail only when the job has more record errors than this (warn below).
+    :param on_unclear_run: what to do when, after a lost answer or a crash, several flow jobs created after
+        this task's run request could be its run: ``"fail"`` (default; the error names them) or
+        ``"adopt_earliest"``. A second run is never started silently.
     :param celigo_conn_id: the Celigo connection (default ``celigo_default``).
 
     Pushes ``celigo_job_id`` and ``celigo_job_url`` to XCom right after starting and returns the job's
@@ -125,21 +119,25 @@ class CeligoRunFlowOperator(_CeligoOperator):
         export_ids: list[str] | str | None = None,
         wait_for_completion: bool = True,
         deferrable: bool | None = None,
-        poll_interval: float | timedelta = DEFAULT_POLL_INTERVAL,
+        poll_interval: float | timedelta | None = None,
         timeout: float | timedelta | None = None,
         on_errors: str = "fail",
         max_errors: int | None = None,
+        on_unclear_run: str = "fail",
         celigo_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(celigo_conn_id=celigo_conn_id, **kwargs)
+        self.on_unclear_run = check_on_unclear(on_unclear_run)
         self.flow_id = flow_id
         self.export_start_date = export_start_date
         self.export_end_date = export_end_date
         self.export_ids = export_ids
         self.wait_for_completion = wait_for_completion
         self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
-        self.poll_interval = positive_seconds(poll_interval, "poll_interval") or DEFAULT_POLL_INTERVAL
+        self.poll_interval = (
+            default_poll_interval() if poll_interval is None else positive_seconds(poll_interval, "poll_interval")
+        )
         self.timeout = positive_seconds(timeout, "timeout", allow_none=True)
         self.policy = ErrorPolicy(on_errors=on_errors, max_errors=max_errors)
         self.job_id: str | None = None
@@ -156,8 +154,16 @@ class CeligoRunFlowOperator(_CeligoOperator):
         ledger = RunLedger(context, self.log)
         job = self._previous_job_to_reuse(context, ledger, flow_id)
         if job is None:
-            record = ledger.note_request(flow_id)
-            self.job_id = self.hook.run_flow(flow_id, start_date=start_date, end_date=end_date, export_ids=export_ids)
+            sent_after = self.hook.run_marker(flow_id)
+            record = ledger.note_request(flow_id, sent_after)
+            self.job_id = self.hook.run_flow(
+                flow_id,
+                start_date=start_date,
+                end_date=end_date,
+                export_ids=export_ids,
+                sent_after=sent_after,
+                on_unclear_run=self.on_unclear_run,
+            )
             ledger.note_job(record, self.job_id)
             self.log.info("Started Celigo flow %s: job %s", flow_id, self.job_id)
         else:
@@ -181,7 +187,7 @@ class CeligoRunFlowOperator(_CeligoOperator):
         try_number = getattr(context.get("ti"), "try_number", 1) or 1
         if try_number <= 1:
             return None
-        job = previous_job(self.hook, context, ledger, flow_id)
+        job = previous_job(self.hook, context, ledger, flow_id, self.on_unclear_run)
         if job is None:
             self.log.info("Try %s: no job of a previous try to reattach to; starting a new run", try_number)
             return None
@@ -308,7 +314,7 @@ class CeligoRunIntegrationFlowsOperator(_CeligoOperator):
     and stops the sequence.
 
     :param integration_id: the integration (templated).
-    :param poll_interval: seconds between job polls (> 0).
+    :param poll_interval: seconds between job polls (> 0; default ``[celigo] default_poll_interval``, 30).
     :param timeout: seconds the whole sequence may take; at the deadline the running job is canceled.
     :param chain_grace: seconds to wait for integrator.io to start a chained flow (> 0, default 30).
     :param on_errors: ``"fail"`` or ``"warn"``; :param max_errors: threshold (see CeligoRunFlowOperator).
@@ -326,7 +332,7 @@ class CeligoRunIntegrationFlowsOperator(_CeligoOperator):
         self,
         *,
         integration_id: str,
-        poll_interval: float | timedelta = DEFAULT_POLL_INTERVAL,
+        poll_interval: float | timedelta | None = None,
         timeout: float | timedelta | None = None,
         chain_grace: float | timedelta = 30.0,
         on_errors: str = "fail",
@@ -336,7 +342,9 @@ class CeligoRunIntegrationFlowsOperator(_CeligoOperator):
     ) -> None:
         super().__init__(celigo_conn_id=celigo_conn_id, **kwargs)
         self.integration_id = integration_id
-        self.poll_interval = positive_seconds(poll_interval, "poll_interval") or DEFAULT_POLL_INTERVAL
+        self.poll_interval = (
+            default_poll_interval() if poll_interval is None else positive_seconds(poll_interval, "poll_interval")
+        )
         self.timeout = positive_seconds(timeout, "timeout", allow_none=True)
         self.chain_grace = positive_seconds(chain_grace, "chain_grace") or 30.0
         self.policy = ErrorPolicy(on_errors=on_errors, max_errors=max_errors)

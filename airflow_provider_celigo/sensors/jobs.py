@@ -16,12 +16,12 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider_celigo._validation import check_id
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
-from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoJobError
+from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoError, CeligoJobError
 from airflow_provider_celigo.jobs.policy import ErrorPolicy, conclude
 from airflow_provider_celigo.jobs.status import is_terminal, summarize
 from airflow_provider_celigo.jobs.wait import positive_seconds, progress_line
-from airflow_provider_celigo.links import CeligoJobLink
-from airflow_provider_celigo.operators.base import CeligoHookMixin, default_deferrable
+from airflow_provider_celigo.links import JOB_ID_XCOM_KEY, JOB_URL_XCOM_KEY, CeligoJobLink, job_url
+from airflow_provider_celigo.operators.base import CeligoHookMixin, default_deferrable, default_poll_interval
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -42,11 +42,61 @@ class _CeligoJobSensorBase(CeligoHookMixin, BaseSensorOperator):
         deferrable: bool | None = None,
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("poke_interval", default_poll_interval())
         super().__init__(**kwargs)
         self.celigo_conn_id = celigo_conn_id
         self.policy = ErrorPolicy(on_errors=on_errors, max_errors=max_errors)
         self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
         positive_seconds(self.poke_interval, "poke_interval")
+        self._celigo_published: str | None = None  # the job id (or "" for none yet) whose link this run pushed
+
+    def _publish(self, context: Context, job: dict[str, Any] | None) -> None:
+        """Push the "Celigo job" link's XCom ``celigo_job_url`` and, once the job is known, ``celigo_job_id``.
+
+        Pushes once per job and run of the task. Before a job is known (a flow run sensor still waiting) the
+        URL is the integrator.io dashboard, so the link always finds its XCom. Returns None; raises
+        CeligoConfigError when the connection is invalid.
+        """
+        doc = job or {}
+        job_id = doc.get("_id") if isinstance(doc.get("_id"), str) else None
+        if self._celigo_published == (job_id or ""):
+            return
+        ti = context.get("ti")
+        if ti is None:
+            return
+        flow_id = doc.get("_flowId") if job_id and isinstance(doc.get("_flowId"), str) else None
+        integration_id = doc.get("_integrationId") if job_id and isinstance(doc.get("_integrationId"), str) else None
+        url = job_url(self.hook.settings.ui_url, flow_id, integration_id)
+        if job_id:
+            ti.xcom_push(key=JOB_ID_XCOM_KEY, value=job_id)
+        ti.xcom_push(key=JOB_URL_XCOM_KEY, value=url)
+        self._celigo_published = job_id or ""
+        if job_id:
+            self.log.info("Celigo job %s in integrator.io: %s", job_id, url)
+
+    def _elapsed(self, context: Context) -> float:
+        """Return the seconds since the sensor's first poke of this try (0 when Airflow gives no start time).
+
+        In reschedule mode every poke is a new run of the task whose ``start_date`` is that poke's, so the
+        start is the first reschedule's (what the sensor's own timeout counts from).
+        """
+        started = self._first_poke_at(context)
+        if started is None:
+            return 0.0
+        return max(0.0, (datetime.now(started.tzinfo) - started).total_seconds())
+
+    def _first_poke_at(self, context: Context) -> datetime | None:
+        ti = context.get("ti")
+        if self.reschedule:
+            first_reschedule = getattr(ti, "get_first_reschedule_date", None)
+            try:
+                first = first_reschedule(context) if callable(first_reschedule) else None
+            except Exception:  # only a log line depends on it
+                first = None
+            if isinstance(first, datetime):
+                return first
+        started = getattr(ti, "start_date", None)
+        return started if isinstance(started, datetime) else None
 
     def _finish(self, job: dict[str, Any]) -> PokeReturnValue:
         """Return the poke answer for a job: not done while active, else done with its (judged) summary."""
@@ -86,6 +136,12 @@ class _CeligoJobSensorBase(CeligoHookMixin, BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Finish after the trigger fired; returns the job summary. Raises AirflowSensorTimeout or CeligoJobError."""
         summary = event.get("summary")
+        if isinstance(summary, dict) and isinstance(summary.get("job_id"), str):
+            job = {"_id": summary["job_id"], "_flowId": summary.get("flow_id")}
+            try:
+                self._publish(context, {**job, "_integrationId": summary.get("integration_id")})
+            except CeligoError as error:  # the event decides the outcome; the link is a courtesy
+                self.log.warning("Could not publish the Celigo job link: %s", error)
         if event.get("status") == "timeout":
             raise AirflowSensorTimeout(f"{event.get('message')} (sensor timeout {self.timeout:g}s)")
         if not isinstance(summary, dict):
@@ -102,7 +158,8 @@ class CeligoJobSensor(_CeligoJobSensorBase):
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
     :param celigo_conn_id: the Celigo connection.
 
-    Returns (XCom ``return_value``) the job summary. Other arguments as ``BaseSensorOperator``
+    Returns (XCom ``return_value``) the job summary, and pushes ``celigo_job_id`` and ``celigo_job_url`` (the
+    "Celigo job" link) once the job is read. Other arguments as ``BaseSensorOperator``
     (``poke_interval``, ``timeout``, ``mode``, ``soft_fail`` ...).
     """
 
@@ -115,14 +172,9 @@ class CeligoJobSensor(_CeligoJobSensorBase):
     def poke(self, context: Context) -> PokeReturnValue:
         """Read the job once and log one line; done when it has ended."""
         job = self.hook.get_job(check_id(self.job_id, "job_id"))
+        self._publish(context, job)
         self.log.info(progress_line(job, self._elapsed(context)))
         return self._finish(job)
-
-    def _elapsed(self, context: Context) -> float:
-        started = getattr(context.get("ti"), "start_date", None)
-        if isinstance(started, datetime):
-            return max(0.0, (datetime.now(started.tzinfo) - started).total_seconds())
-        return 0.0
 
     def _trigger_target(self, context: Context) -> dict[str, Any]:
         return {"job_id": check_id(self.job_id, "job_id")}
@@ -138,7 +190,9 @@ class CeligoFlowRunSensor(_CeligoJobSensorBase):
     :param deferrable: wait in the triggerer.
     :param celigo_conn_id: the Celigo connection.
 
-    Returns the job summary. Until a run appears the sensor keeps waiting (``timeout`` bounds it).
+    Returns the job summary. Until a run appears the sensor keeps waiting (``timeout`` bounds it) and the
+    "Celigo job" link opens the integrator.io dashboard; once a run is found it pushes ``celigo_job_id`` and
+    ``celigo_job_url`` (the flow's page).
     """
 
     template_fields: Sequence[str] = ("flow_id", "created_after", "celigo_conn_id")
@@ -170,10 +224,11 @@ class CeligoFlowRunSensor(_CeligoJobSensorBase):
         flow_id = check_id(self.flow_id, "flow_id")
         since = self._since(context)
         job = next(iter(self.hook.iter_jobs(_flowId=flow_id, type="flow", createdAt_gte=since)), None)
+        self._publish(context, job)
         if job is None:
             self.log.info("No run of Celigo flow %s created since %s yet", flow_id, since)
             return PokeReturnValue(is_done=False)
-        self.log.info(progress_line(job))
+        self.log.info(progress_line(job, self._elapsed(context)))
         return self._finish(job)
 
     def _trigger_target(self, context: Context) -> dict[str, Any]:

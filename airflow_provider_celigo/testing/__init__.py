@@ -13,16 +13,34 @@ from __future__ import annotations
 
 import contextlib
 
-from airflow_provider_celigo.testing.fixtures import CONN_ID, FIXTURE_SETTINGS, connection_uri_json, running_emulator
+from airflow_provider_celigo.testing.fixtures import (
+    CONN_ID,
+    FAST_DAG_TEST_ENV,
+    FIXTURE_SETTINGS,
+    celigo_airflow_home_for,
+    connection_json,
+    connection_uri_json,
+    running_emulator,
+)
 
 with contextlib.suppress(ImportError):  # the fixtures exist only where pytest is installed
-    from airflow_provider_celigo.testing.fixtures import celigo_connection, celigo_emulator
+    from airflow_provider_celigo.testing.fixtures import (
+        celigo_airflow_db,
+        celigo_airflow_home,
+        celigo_connection,
+        celigo_emulator,
+    )
 
 __all__ = [
     "CONN_ID",
+    "FAST_DAG_TEST_ENV",
     "FIXTURE_SETTINGS",
+    "celigo_airflow_db",
+    "celigo_airflow_home",
+    "celigo_airflow_home_for",
     "celigo_connection",
     "celigo_emulator",
+    "connection_json",
     "connection_uri_json",
     "running_emulator",
 ]

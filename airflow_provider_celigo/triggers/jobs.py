@@ -11,8 +11,9 @@ Events carry ``{"status", "job_id", "job_status", "summary", "message"}`` where 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -21,12 +22,16 @@ from airflow_provider_celigo._validation import check_id
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
 from airflow_provider_celigo.jobs.status import job_status, summarize
 from airflow_provider_celigo.jobs.wait import (
-    CANCEL_CONFIRM_POLL,
-    CANCEL_CONFIRM_SECONDS,
+    DeadlineReached,
+    cancel_and_confirm_async,
     deadline_message,
+    deadline_passed,
+    every_interval,
     parse_deadline,
+    pause,
     positive_seconds,
-    progress_line,
+    seconds_left,
+    wait_for_job_async,
 )
 
 if TYPE_CHECKING:
@@ -50,7 +55,7 @@ class CeligoJobTrigger(BaseTrigger):
     :param cancel_on_kill: cancel the job when a user kills the deferred task.
     :param created_after: ISO-8601 time, only used to find the job when ``job_id`` is None.
     :param shared_poller: poll through the process's shared poller for the connection
-        (``job_poller.py``: one ``GET /jobs`` per batch of flows per interval for every trigger in the
+        (``jobs/poller.py``: one ``GET /jobs`` per batch of flows per interval for every trigger in the
         triggerer) instead of one ``GET /jobs/{id}`` per trigger. Serialized only when False, so the
         kwargs of triggers deferred before the flag existed stay the same.
     """
@@ -73,7 +78,7 @@ class CeligoJobTrigger(BaseTrigger):
         self.job_id = check_id(job_id, "job id") if job_id is not None else None
         self.flow_id = check_id(flow_id, "flow id") if flow_id is not None else None
         self.celigo_conn_id = celigo_conn_id
-        self.poll_interval = positive_seconds(poll_interval, "poll_interval") or 30.0
+        self.poll_interval = positive_seconds(poll_interval, "poll_interval")
         self.deadline = parse_deadline(deadline)
         self.cancel_on_deadline = cancel_on_deadline
         self.cancel_on_kill = cancel_on_kill
@@ -101,14 +106,11 @@ class CeligoJobTrigger(BaseTrigger):
 
         return CeligoAsyncHook(self.celigo_conn_id)
 
-    def _deadline_passed(self) -> bool:
-        return self.deadline is not None and time.time() >= self.deadline
+    def _seconds_left(self) -> float | None:
+        return seconds_left(self.deadline, time.time())
 
     async def _sleep(self) -> None:
-        delay = self.poll_interval
-        if self.deadline is not None:
-            delay = max(0.0, min(delay, self.deadline - time.time()))
-        await asyncio.sleep(delay)
+        await asyncio.sleep(pause(self.poll_interval, self._seconds_left()))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the job ends or the deadline passes; yield one event (see the module docstring)."""
@@ -131,86 +133,64 @@ class CeligoJobTrigger(BaseTrigger):
             # job that ends at once from firing the event before the worker has reported the deferral, which
             # Airflow 3.3.2 can then mistake for a failed task (apache/airflow #66374).
             await self._sleep()
-        if self.shared_poller:
-            return await self._watch_shared(hook)
-        began = time.monotonic()
-        while True:
-            job = await hook.get_job(str(self.job_id))
-            status = job_status(job)
-            self.log.info(progress_line(job, time.monotonic() - began))
-            if status in _EVENT_STATUS:
-                summary = summarize(job)
-                return self._event(_EVENT_STATUS[status], job, summary, f"Celigo job {self.job_id} {status}")
-            if self._deadline_passed():
-                return await self._on_deadline(hook, job)
-            await self._sleep()
+        job_id = str(self.job_id)
+        try:
+            job = await self._wait(hook, job_id)
+        except DeadlineReached as reached:
+            return await self._on_deadline(hook, reached.job)
+        status = job_status(job)
+        return self._event(_EVENT_STATUS[status], job, summarize(job), f"Celigo job {job_id} {status}")
 
-    async def _watch_shared(self, hook: CeligoAsyncHook) -> dict[str, Any]:
-        """Wait for the job's documents from the connection's shared poller; same events as the own loop."""
+    async def _wait(self, hook: CeligoAsyncHook, job_id: str) -> dict[str, Any]:
+        """Return the job's final document, read by the shared poller or by this trigger's own polls.
+
+        Raises DeadlineReached, or what reading the job raised.
+        """
         from airflow_provider_celigo.jobs.poller import watch_job
 
-        job_id = str(self.job_id)
-        began = time.monotonic()
-        with watch_job(
-            self.celigo_conn_id,
-            job_id,
-            flow_id=self.flow_id,
-            poll_interval=self.poll_interval,
-            hook_factory=self._make_hook,
-        ) as watch:
-            while True:
-                left = None if self.deadline is None else self.deadline - time.time()
-                job = await watch.next_document(timeout=left)
-                if job is None:  # the deadline came between two polls: look once more, as the own loop does
-                    job = await hook.get_job(job_id)
-                status = job_status(job)
-                self.log.info(progress_line(job, time.monotonic() - began))
-                if status in _EVENT_STATUS:
-                    return self._event(_EVENT_STATUS[status], job, summarize(job), f"Celigo job {job_id} {status}")
-                if self._deadline_passed():
-                    break
-        return await self._on_deadline(hook, job)
+        watch = (
+            watch_job(
+                self.celigo_conn_id,
+                job_id,
+                flow_id=self.flow_id,
+                poll_interval=self.poll_interval,
+                hook_factory=self._make_hook,
+            )
+            if self.shared_poller
+            else None
+        )
+        with watch if watch is not None else contextlib.nullcontext():
+            return await wait_for_job_async(
+                hook,
+                job_id,
+                poll_interval=self.poll_interval,
+                deadline=self.deadline,
+                log=self.log,
+                next_document=watch.next_document if watch is not None else None,
+            )
 
     async def _find_job(self, hook: CeligoAsyncHook) -> str | None:
         """Wait for the newest flow job created after ``created_after``; set and return its id (None at deadline)."""
-        while True:
-            jobs = await hook.list_jobs(_flowId=self.flow_id, type="flow", createdAt_gte=self.created_after)
-            if jobs:
-                self.job_id = check_id(jobs[0].get("_id"), "job id")
-                self.log.info("Found Celigo job %s of flow %s", self.job_id, self.flow_id)
-                return self.job_id
+
+        def listing() -> Awaitable[list[dict[str, Any]]]:
+            return hook.list_jobs(_flowId=self.flow_id, type="flow", createdAt_gte=self.created_after)
+
+        next_listing = every_interval(listing, self.poll_interval)
+        while not (jobs := await next_listing(self._seconds_left())):
             self.log.info("No run of Celigo flow %s created after %s yet", self.flow_id, self.created_after)
-            if self._deadline_passed():
+            if deadline_passed(self.deadline, time.time()):
                 return None
-            await self._sleep()
+        self.job_id = check_id(jobs[0].get("_id"), "job id")
+        self.log.info("Found Celigo job %s of flow %s", self.job_id, self.flow_id)
+        return self.job_id
 
     async def _on_deadline(self, hook: CeligoAsyncHook, job: dict[str, Any]) -> dict[str, Any]:
         job_id = str(self.job_id)
         if not self.cancel_on_deadline:
             message = deadline_message(job_id, job.get("status"), canceled=False)
             return self._event("timeout", job, summarize(job), message)
-        final = await self._cancel(hook, job_id, confirm_seconds=CANCEL_CONFIRM_SECONDS) or job
+        final = await cancel_and_confirm_async(hook, job_id, log=self.log) or job
         return self._event("timeout", final, summarize(final), deadline_message(job_id, final.get("status"), True))
-
-    async def _cancel(self, hook: CeligoAsyncHook, job_id: str, *, confirm_seconds: float) -> dict[str, Any] | None:
-        """Cancel the job and poll briefly for its end; return its last document (None if unreadable)."""
-        self.log.warning("Canceling Celigo job %s", job_id)
-        try:
-            await hook.cancel_job(job_id)
-        except Exception as error:
-            self.log.warning("Cancel request for Celigo job %s failed: %s", job_id, error)
-        give_up = time.monotonic() + confirm_seconds
-        job: dict[str, Any] | None = None
-        try:
-            while True:
-                job = await hook.get_job(job_id)
-                if job.get("status") in _EVENT_STATUS or time.monotonic() >= give_up:
-                    self.log.info("Celigo job %s is %s after the cancel request", job_id, job.get("status"))
-                    return job
-                await asyncio.sleep(CANCEL_CONFIRM_POLL)
-        except Exception as error:
-            self.log.warning("Could not read Celigo job %s after the cancel request: %s", job_id, error)
-            return job
 
     async def on_kill(self) -> None:
         """Cancel the job when a user kills the deferred task (bounded in time; errors are only logged)."""
@@ -218,7 +198,10 @@ class CeligoJobTrigger(BaseTrigger):
             return
         hook = self._make_hook()
         try:
-            await asyncio.wait_for(self._cancel(hook, self.job_id, confirm_seconds=0), timeout=KILL_CANCEL_SECONDS)
+            await asyncio.wait_for(
+                cancel_and_confirm_async(hook, self.job_id, log=self.log, wait_seconds=0),
+                timeout=KILL_CANCEL_SECONDS,
+            )
         except asyncio.TimeoutError:
             self.log.warning("Canceling Celigo job %s took longer than %ss", self.job_id, KILL_CANCEL_SECONDS)
         finally:

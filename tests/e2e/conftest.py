@@ -48,7 +48,7 @@ def emulator() -> Iterator[EmulatorServer]:
 @pytest.fixture
 def celigo_home(airflow_home: AirflowHome, emulator: EmulatorServer) -> AirflowHome:
     """``airflow_home`` whose ``celigo_default`` connection targets ``emulator``."""
-    from airflow_provider_celigo.testing import connection_uri_json
+    from airflow_provider_celigo.testing import connection_json
 
-    airflow_home.set_connection("celigo_default", connection_uri_json(emulator))
+    airflow_home.set_connection("celigo_default", connection_json(emulator))
     return airflow_home

@@ -14,7 +14,7 @@ from airflow_provider_celigo.hooks.celigo import CeligoHook
 from airflow_provider_celigo.operators.integrations import CeligoCloneIntegrationOperator
 from airflow_provider_celigo.operators.resources import CeligoPingConnectionOperator
 from airflow_provider_celigo.resource_types import MASKED_VALUE, ResourceType, is_patchable_path
-from airflow_provider_celigo.testing import connection_uri_json, running_emulator
+from airflow_provider_celigo.testing import connection_json, running_emulator
 from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 from airflow_provider_celigo.testing.emulator.server import EmulatorServer
 
@@ -61,7 +61,7 @@ def emulator(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Emulato
     server.admin.reset()
     server.admin.seed("demo")
     server.admin.configure(page_size=2)
-    monkeypatch.setenv("AIRFLOW_CONN_CELIGO_DEFAULT", connection_uri_json(server))
+    monkeypatch.setenv("AIRFLOW_CONN_CELIGO_DEFAULT", connection_json(server))
     return server
 
 

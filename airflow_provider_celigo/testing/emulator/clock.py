@@ -33,6 +33,13 @@ class Clock:
             self._real_origin = time.monotonic()
             self._speed = speed
 
+    def advance(self, seconds: float) -> None:
+        """Jump the emulated time forward by ``seconds`` (a retry delay, an hour, ...). Raises ValueError if < 0."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            self._emulated_origin += seconds
+
     def emulated(self, real_seconds: float) -> float:
         """Return how many emulated seconds ``real_seconds`` real seconds are at the current speed."""
         return real_seconds * self._speed

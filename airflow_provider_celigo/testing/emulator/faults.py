@@ -10,6 +10,7 @@ Plan format (every key optional; ``{}`` clears the plan)::
       "share_500_after": 0.0,           # share handled in full whose answer is then replaced by a 500
       "share_drop_after": 0.0,          # share handled in full whose connection is then closed unanswered
       "latency": 0.2,                   # seconds added before handling (counts as "in flight")
+      "latency_after": 0.0,             # seconds the answer is held after the handler ran (the work is done)
       "storm_next": 3,                  # the next N requests get 429
       "storm_share": 0.0,               # share of requests that get 429
       "storm_retry_after": 2,           # Retry-After (seconds) sent with storm 429s
@@ -32,9 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 SHARE_KEYS = ("share_500", "share_503", "share_drop", "storm_share", "share_500_after", "share_drop_after")
-RULE_KEYS = frozenset({*SHARE_KEYS, "latency", "storm_next", "storm_retry_after", "limit"})
+RULE_KEYS = frozenset({*SHARE_KEYS, "latency", "latency_after", "storm_next", "storm_retry_after", "limit"})
 MATCH_KEYS = frozenset({"method", "path", "prefix"})
-KINDS = ("latency", "error_500", "error_503", "drop", "storm_429", "error_500_after", "drop_after")
+KINDS = ("latency", "latency_after", "error_500", "error_503", "drop", "storm_429", "error_500_after", "drop_after")
 #: Faults injected after the handler ran: the work is done (a run started, a resource created), the answer lost.
 AFTER_KINDS = frozenset({"error_500_after", "drop_after"})
 
@@ -54,6 +55,7 @@ class FaultRule:
     share_500_after: float = 0.0
     share_drop_after: float = 0.0
     latency: float = 0.0
+    latency_after: float = 0.0
     storm_next: int = 0
     storm_retry_after: int = 1
     limit: int | None = None
@@ -72,7 +74,8 @@ class FaultRule:
     def as_dict(self) -> dict[str, Any]:
         """Return the rule in plan format."""
         out: dict[str, Any] = {
-            key: getattr(self, key) for key in (*SHARE_KEYS, "latency", "storm_next", "storm_retry_after", "limit")
+            key: getattr(self, key)
+            for key in (*SHARE_KEYS, "latency", "latency_after", "storm_next", "storm_retry_after", "limit")
         }
         if self.method:
             out["method"] = self.method
@@ -88,6 +91,7 @@ class Decision:
     """What the middleware must do with one request."""
 
     latency: float = 0.0
+    latency_after: float = 0.0
     kind: str | None = None  # error_500 | error_503 | drop | storm_429 | error_500_after | drop_after
     retry_after: int = 1
 
@@ -113,6 +117,8 @@ def parse_rule(data: Any, is_route: bool) -> FaultRule:
             setattr(rule, key, _number(data, key, 0.0, 1.0))
     if "latency" in data:
         rule.latency = _number(data, "latency", 0.0, 60.0)
+    if "latency_after" in data:
+        rule.latency_after = _number(data, "latency_after", 0.0, 600.0)
     for key in ("storm_next", "storm_retry_after", "limit"):
         if key in data and data[key] is not None:
             value = data[key]
@@ -171,9 +177,11 @@ class FaultInjector:
     def decide(self, method: str, path: str) -> Decision:
         """Return what to inject into a request (and count it)."""
         rule = next((r for r in self.routes if r.covers(method, path)), self.glob)
-        decision = Decision(latency=rule.latency, retry_after=rule.storm_retry_after)
+        decision = Decision(latency=rule.latency, latency_after=rule.latency_after, retry_after=rule.storm_retry_after)
         if rule.latency > 0:
             self.counters["latency"] += 1
+        if rule.latency_after > 0:
+            self.counters["latency_after"] += 1
         if rule.limit is not None and rule.limit <= 0:
             return decision
         if rule.storm_next > 0:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from email.utils import formatdate
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -86,6 +87,7 @@ class EmulatorMiddleware:
             user_agent=agent,
         )
         scope["emulator.record"] = record
+        send = self._dated(send)
         started = time.perf_counter()
         in_flight = self.emulator.in_flight
         in_flight.enter(agent)
@@ -95,6 +97,23 @@ class EmulatorMiddleware:
             in_flight.leave(agent)
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.emulator.log.add(record)
+
+    def _dated(self, send: Send) -> Send:
+        """Stamp every answer's ``Date`` with the emulated clock, as integrator.io's own clock would be seen.
+
+        Clients that order events by the server's time (the provider's run identification) then agree with
+        the ``createdAt`` of the emulator's jobs, which also follow the emulated clock.
+        """
+        clock = self.emulator.clock
+
+        async def send_dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                headers.append((b"date", formatdate(clock.now(), usegmt=True).encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return send_dated
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, record: RequestRecord) -> None:
         emulator = self.emulator
@@ -133,8 +152,19 @@ class EmulatorMiddleware:
                 record.status = message["status"]
             await send(message)
 
-        if decision.kind not in AFTER_KINDS:
+        if decision.kind not in AFTER_KINDS and decision.latency_after <= 0:
             await self.app(scope, receive, send_and_note)
+            return
+        if decision.kind not in AFTER_KINDS:  # the work is done at once; its answer arrives late
+            held: list[Message] = []
+
+            async def hold(part: Message) -> None:
+                held.append(part)
+
+            await self.app(scope, receive, hold)
+            await asyncio.sleep(decision.latency_after)
+            for part in held:
+                await send_and_note(part)
             return
 
         async def swallow(message: Message) -> None:

@@ -36,6 +36,7 @@ def make_uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
         backlog=BACKLOG,
         timeout_keep_alive=30,
         timeout_graceful_shutdown=1,
+        date_header=False,  # the middleware stamps Date from the emulated clock
     )
 
 

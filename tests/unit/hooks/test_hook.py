@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ import requests
 import requests_mock
 import structlog
 
-from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError, CeligoRunUnclearError
 from airflow_provider_celigo.hooks.celigo import CeligoHook
 
 BASE = "https://api.integrator.io/v1"
@@ -32,9 +33,14 @@ def celigo_conn(celigo_conn: Define) -> Define:
     return functools.partial(celigo_conn, password=TEST_TOKEN)
 
 
+# integrator.io's time in the Date header of GET /flows/{id}, the run marker read before a run request.
+MARKER_DATE = "Mon, 23 Nov 2026 10:00:00 GMT"
+
+
 @pytest.fixture
 def mock() -> Iterator[requests_mock.Mocker]:
     with requests_mock.Mocker() as mocker:
+        mocker.get(re.compile(rf"{re.escape(BASE)}/flows/[0-9a-f]{{24}}$"), json={}, headers={"Date": MARKER_DATE})
         yield mocker
 
 
@@ -162,13 +168,13 @@ def test_client_errors_fail_at_once(
     hook: CeligoHook, mock: requests_mock.Mocker, status: int, code: str, message: str
 ) -> None:
     flow = "5f1a2b3c4d5e6f7a8b9c0d1e"
-    mock.post(
+    post = mock.post(
         f"{BASE}/flows/{flow}/run",
         status_code=status,
         json={"errors": [{"code": code, "message": message, "field": "disabled" if status == 422 else None}]},
     )
     error = error_of(lambda: hook.run_flow(flow))
-    assert mock.call_count == 1
+    assert post.call_count == 1 and mock.call_count == 2  # the run marker read, then one POST
     assert (error.status, error.code, error.method, error.path) == (status, code, "POST", f"/v1/flows/{flow}/run")
     assert message in str(error) and error.message == message
     assert f"HTTP {status}" in str(error)
@@ -343,23 +349,50 @@ def test_bad_connection_errors_do_not_show_the_token(celigo_conn: Define) -> Non
 
 FLOW_ID = "6650f0000000000000000001"
 RUN_URL = f"{BASE}/flows/{FLOW_ID}/run"
-LATEST_URL = f"{BASE}/flows/{FLOW_ID}/jobs/latest"
+JOBS_URL = f"{BASE}/jobs"
 
 
-def test_run_whose_answer_was_lost_adopts_the_job_it_started(hook: CeligoHook, mock: requests_mock.Mocker) -> None:
+def flow_job(job_id: str, created_at: str, status: str = "running") -> dict[str, Any]:
+    return {"_id": job_id, "type": "flow", "_flowId": FLOW_ID, "status": status, "createdAt": created_at}
+
+
+@pytest.mark.parametrize("status", ["running", "completed"])
+def test_run_whose_answer_was_lost_adopts_the_job_it_started(
+    hook: CeligoHook, mock: requests_mock.Mocker, status: str
+) -> None:
     post = mock.post(RUN_URL, [{"exc": requests.exceptions.ConnectionError}, {"json": {"_jobId": "b" * 24}}])
-    latest = mock.get(LATEST_URL, json=[{"_id": "a" * 24, "status": "running"}])
-    assert hook.run_flow(FLOW_ID) == "a" * 24
-    assert (post.call_count, latest.call_count) == (1, 1)
+    jobs = mock.get(JOBS_URL, json=[flow_job("a" * 24, "2026-11-23T10:00:00.400Z", status)])
+    assert hook.run_flow(FLOW_ID) == "a" * 24  # a quick flow that already ended is ours too
+    assert (post.call_count, jobs.call_count) == (1, 1)
+    query = jobs.last_request.qs
+    assert query["createdat_gte"] == ["2026-11-23t10:00:00.000z"] and "status" not in query
 
 
 def test_run_whose_answer_was_lost_runs_again_when_nothing_started(
     hook: CeligoHook, mock: requests_mock.Mocker
 ) -> None:
     post = mock.post(RUN_URL, [{"status_code": 502, "text": "bad gateway"}, {"json": {"_jobId": "b" * 24}}])
-    latest = mock.get(LATEST_URL, json=[{"_id": "a" * 24, "status": "completed"}])
+    jobs = mock.get(JOBS_URL, json=[])  # the running job of another DAG run, created earlier, is not listed
     assert hook.run_flow(FLOW_ID) == "b" * 24
-    assert (post.call_count, latest.call_count) == (2, 1)
+    assert (post.call_count, jobs.call_count) == (2, 1)
+
+
+def test_run_whose_answer_was_lost_never_adopts_an_older_job(hook: CeligoHook, mock: requests_mock.Mocker) -> None:
+    post = mock.post(RUN_URL, [{"exc": requests.exceptions.ConnectionError}, {"json": {"_jobId": "b" * 24}}])
+    mock.get(JOBS_URL, json=[flow_job("a" * 24, "2026-11-23T09:59:59.999Z")])  # an answer ignoring the filter
+    assert hook.run_flow(FLOW_ID) == "b" * 24
+    assert post.call_count == 2
+
+
+def test_run_whose_answer_was_lost_with_two_candidates_fails(hook: CeligoHook, mock: requests_mock.Mocker) -> None:
+    lost = {"status_code": 500, "json": {"message": "oops"}}
+    post = mock.post(RUN_URL, [lost, lost, {"json": {"_jobId": "b" * 24}}])
+    candidates = [flow_job("c" * 24, "2026-11-23T10:00:02.000Z"), flow_job("a" * 24, "2026-11-23T10:00:01.000Z")]
+    mock.get(JOBS_URL, json=candidates)
+    with pytest.raises(CeligoRunUnclearError) as caught:
+        hook.run_flow(FLOW_ID)
+    assert caught.value.job_ids == ["a" * 24, "c" * 24] and post.call_count == 1
+    assert hook.run_flow(FLOW_ID, on_unclear_run="adopt_earliest") == "a" * 24
 
 
 @pytest.mark.parametrize("status", [429, 503])
@@ -367,6 +400,6 @@ def test_run_refused_before_any_work_is_simply_retried(
     hook: CeligoHook, mock: requests_mock.Mocker, status: int
 ) -> None:
     post = mock.post(RUN_URL, [{"status_code": status, "json": {"message": "later"}}, {"json": {"_jobId": "b" * 24}}])
-    latest = mock.get(LATEST_URL, json=[{"_id": "a" * 24, "status": "running"}])
+    jobs = mock.get(JOBS_URL, json=[flow_job("a" * 24, "2026-11-23T10:00:00.400Z")])
     assert hook.run_flow(FLOW_ID) == "b" * 24
-    assert (post.call_count, latest.call_count) == (2, 0)
+    assert (post.call_count, jobs.call_count) == (2, 0)

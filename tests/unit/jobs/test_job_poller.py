@@ -442,11 +442,11 @@ def test_against_the_emulator_the_poller_lists_by_flow_within_the_concurrency_le
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from airflow_provider_celigo.hooks.celigo import CeligoHook
-    from airflow_provider_celigo.testing import connection_uri_json, running_emulator
+    from airflow_provider_celigo.testing import connection_json, running_emulator
 
     with running_emulator(seed=None, clock_speed=20.0) as server:
         server.admin.seed(many_flows_dump(60, seconds=10.0))
-        monkeypatch.setenv("AIRFLOW_CONN_CELIGO_POLLER_EMULATOR", connection_uri_json(server, concurrency_level=2))
+        monkeypatch.setenv("AIRFLOW_CONN_CELIGO_POLLER_EMULATOR", connection_json(server, concurrency_level=2))
         sync_hook = CeligoHook("celigo_poller_emulator")
         jobs = {sync_hook.run_flow(flow_id(n)): flow_id(n) for n in range(60)}
         sync_hook.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 import requests
 from airflow.sdk.exceptions import TaskDeferred
 
-from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoJobError
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoJobError, CeligoRunUnclearError
 from airflow_provider_celigo.jobs.reattach import RUN_STATE_KEY
 from airflow_provider_celigo.operators.flows import (
     CeligoFlowStateOperator,
@@ -101,6 +102,22 @@ def responses(*docs: dict[str, Any]) -> list[dict[str, Any]]:
 @pytest.fixture
 def conn(celigo_conn: Any) -> str:
     return celigo_conn("celigo_default", password=TEST_TOKEN, max_retries=0)
+
+
+# integrator.io's time when a run is requested (the Date header of GET /flows/{id}): one minute before the
+# createdAt of the jobs above, so those jobs count as started by the request.
+RUN_MARKER_DATE = "Mon, 23 Nov 2026 09:59:00 GMT"
+
+
+@pytest.fixture(autouse=True)
+def flow_reads(request: pytest.FixtureRequest) -> None:
+    """In requests-mock tests, answer ``GET /flows/{id}`` (the run marker read before every run request)."""
+    if "requests_mock" in request.fixturenames:
+        request.getfixturevalue("requests_mock").get(
+            re.compile(r"https://api(\.eu)?\.integrator\.io/v1/flows/[0-9a-f]{24}$"),
+            json={"_id": FLOW},
+            headers={"Date": RUN_MARKER_DATE},
+        )
 
 
 def mock_run(requests_mock: Any, *states: dict[str, Any], job_id: str = JOB, flow_id: str = FLOW) -> Any:
@@ -202,8 +219,8 @@ def test_completed_run_returns_summary_and_pushes_xcom_before_waiting(
     assert summary["duration_seconds"] == 12.0
     assert ti.pushed["celigo_job_id"] == JOB
     assert ti.pushed["celigo_job_url"] == f"https://integrator.io/integrations/{INTEGRATION}/flowBuilder/{FLOW}"
-    # The id is pushed right after the POST; the URL after the first job read; both before the second read.
-    assert pushed_after_requests == {"celigo_job_id": 1, "celigo_job_url": 2}
+    # The id is pushed right after the run marker read and the POST; the URL after the first job read.
+    assert pushed_after_requests == {"celigo_job_id": 2, "celigo_job_url": 3}
     out = capsys.readouterr().out
     assert f"Celigo job {JOB}: running, 40 ok / 0 errors / 0 ignored, 2 pages," in out
     assert "s elapsed" in out
@@ -232,6 +249,40 @@ def test_run_without_options_sends_an_empty_body(conn: str, requests_mock: Any) 
 def test_bad_export_date_is_refused(value: Any) -> None:
     with pytest.raises(CeligoConfigError, match="export_start_date"):
         iso_time(value, "export_start_date")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("2026-05-02", "2026-05-02T00:00:00.000Z"),
+        (" 2026-05-02T10:20:30.456789Z ", "2026-05-02T10:20:30.456Z"),
+        ("2026-05-02T12:00:00+02:00", "2026-05-02T10:00:00.000Z"),
+        (datetime(2026, 5, 2, 10, 20, 30, 999999), "2026-05-02T10:20:30.999Z"),  # naive = UTC
+        (datetime(2026, 5, 2, 1, 0, tzinfo=timezone(timedelta(hours=-3))), "2026-05-02T04:00:00.000Z"),
+    ],
+)
+def test_iso_time_writes_utc_milliseconds(value: Any, expected: str | None) -> None:
+    assert iso_time(value, "export_start_date") == expected
+
+
+ISO_HINT = "give a datetime or an ISO-8601 string"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("yesterday", f"export_end_date is 'yesterday'; {ISO_HINT} such as '2024-05-01T00:00:00Z'."),
+        ("   ", f"export_end_date is '   '; {ISO_HINT} such as '2024-05-01T00:00:00Z'."),
+        (12, f"export_end_date is 12; {ISO_HINT}."),
+        (datetime(2026, 5, 2).date(), f"export_end_date is datetime.date(2026, 5, 2); {ISO_HINT}."),
+    ],
+)
+def test_iso_time_error_messages(value: Any, message: str) -> None:
+    with pytest.raises(CeligoConfigError) as caught:
+        iso_time(value, "export_end_date")
+    assert str(caught.value) == message
 
 
 def test_failed_run_fails_the_task_and_logs_the_step_errors(
@@ -344,7 +395,7 @@ def test_fire_and_forget_returns_after_starting(conn: str, requests_mock: Any) -
     assert post.call_count == 1
     assert summary["status"] == "queued" and summary["outcome"] == "active"
     assert ti.pushed["celigo_job_id"] == JOB
-    assert requests_mock.request_history[-1].method == "GET" and requests_mock.call_count == 2
+    assert requests_mock.request_history[-1].method == "GET" and requests_mock.call_count == 3
 
 
 def test_missing_integration_id_gives_a_standalone_flow_link(conn: str, requests_mock: Any) -> None:
@@ -510,9 +561,13 @@ def test_retry_when_the_first_try_never_requested_a_run_starts_one(conn: str, re
     assert not any(request.path == "/v1/jobs" for request in requests_mock.request_history)
 
 
-def test_retry_after_dying_between_request_and_save_searches_the_api(conn: str, requests_mock: Any) -> None:
+def test_retry_after_dying_between_request_and_save_adopts_the_job_created_since(conn: str, requests_mock: Any) -> None:
     store = FakeStateStore()
-    store.values[RUN_STATE_KEY] = {"flow_id": FLOW, "requested_at": "2026-11-23T10:00:00+00:00"}
+    store.values[RUN_STATE_KEY] = {
+        "flow_id": FLOW,
+        "requested_at": "2026-11-23T10:00:00.000Z",
+        "clock": "integrator.io",
+    }
     search = requests_mock.get(f"{API}/jobs", json=[job("running")])
     post = requests_mock.post(f"{API}/flows/{FLOW}/run", json={"_jobId": JOB_2})
     requests_mock.get(f"{API}/jobs/{JOB}", json=job("completed"))
@@ -520,8 +575,86 @@ def test_retry_after_dying_between_request_and_save_searches_the_api(conn: str, 
     assert post.call_count == 0 and summary["job_id"] == JOB
     query = search.last_request.qs
     assert query["_flowid"] == [FLOW] and query["type"] == ["flow"]
-    assert set(query["status"]) == {"queued", "running", "canceling", "retrying"}
-    assert query["createdat_gte"] == ["2026-11-23t09:55:00.000z"]  # requested_at minus the 5-minute margin
+    assert "status" not in query  # any status: a quick flow has ended by the time the retry looks
+    assert query["createdat_gte"] == ["2026-11-23t10:00:00.000z"]  # integrator.io's time: no margin
+
+
+@pytest.mark.parametrize("status", ["completed", "failed"])
+def test_retry_after_dying_finds_a_run_that_already_ended(conn: str, requests_mock: Any, status: str) -> None:
+    store = FakeStateStore()
+    store.values[RUN_STATE_KEY] = {
+        "flow_id": FLOW,
+        "requested_at": "2026-11-23T09:59:59.000Z",
+        "clock": "integrator.io",
+    }
+    requests_mock.get(f"{API}/jobs", json=[job(status, numSuccess=8)])
+    post = mock_run(requests_mock, job("completed", JOB_2), job_id=JOB_2)
+    summary = run_operator().execute(make_context(FakeTI(try_number=2), store))
+    if status == "completed":
+        assert post.call_count == 0 and summary["job_id"] == JOB and summary["num_success"] == 8
+    else:  # the previous try's run failed: this retry starts the run again, once
+        assert post.call_count == 1 and summary["job_id"] == JOB_2
+
+
+def test_retry_never_adopts_a_job_created_before_its_request(conn: str, requests_mock: Any) -> None:
+    store = FakeStateStore()
+    store.values[RUN_STATE_KEY] = {
+        "flow_id": FLOW,
+        "requested_at": "2026-11-23T10:00:00.001Z",
+        "clock": "integrator.io",
+    }
+    requests_mock.get(f"{API}/jobs", json=[job("running")])  # created 1 ms before the request: another run's
+    post = mock_run(requests_mock, job("completed", JOB_2), job_id=JOB_2)
+    summary = run_operator().execute(make_context(FakeTI(try_number=2), store))
+    assert post.call_count == 1 and summary["job_id"] == JOB_2
+
+
+def test_retry_with_two_candidate_runs_fails_naming_them(conn: str, requests_mock: Any) -> None:
+    store = FakeStateStore()
+    store.values[RUN_STATE_KEY] = {
+        "flow_id": FLOW,
+        "requested_at": "2026-11-23T09:00:00.000Z",
+        "clock": "integrator.io",
+    }
+    later = job("running", JOB_2, createdAt="2026-11-23T10:00:05.000Z")
+    requests_mock.get(f"{API}/jobs", json=[later, job("completed")])
+    post = mock_run(requests_mock, job("completed"))
+    with pytest.raises(CeligoRunUnclearError, match=f"{JOB}, {JOB_2}.*on_unclear_run='adopt_earliest'") as caught:
+        run_operator().execute(make_context(FakeTI(try_number=2), store))
+    assert post.call_count == 0 and caught.value.job_ids == [JOB, JOB_2]
+    requests_mock.get(f"{API}/jobs/{JOB}", json=job("completed"))
+    summary = run_operator(on_unclear_run="adopt_earliest").execute(make_context(FakeTI(try_number=2), store))
+    assert post.call_count == 0 and summary["job_id"] == JOB
+
+
+def test_on_unclear_run_is_checked(conn: str) -> None:
+    with pytest.raises(CeligoConfigError, match="on_unclear_run is 'newest'"):
+        run_operator(on_unclear_run="newest")
+
+
+def test_legacy_record_in_airflow_time_keeps_the_clock_skew_margin(conn: str, requests_mock: Any) -> None:
+    store = FakeStateStore()
+    store.values[RUN_STATE_KEY] = {"flow_id": FLOW, "requested_at": "2026-11-23T10:00:00+00:00"}
+    search = requests_mock.get(f"{API}/jobs", json=[job("running")])
+    requests_mock.get(f"{API}/jobs/{JOB}", json=job("completed"))
+    summary = run_operator().execute(make_context(FakeTI(try_number=2), store))
+    assert summary["job_id"] == JOB
+    assert search.last_request.qs["createdat_gte"] == ["2026-11-23t09:55:00.000z"]
+
+
+def test_first_try_records_integrator_io_time_before_the_request(conn: str, requests_mock: Any) -> None:
+    store = FakeStateStore()
+    seen: list[Any] = []
+    post = requests_mock.post(
+        f"{API}/flows/{FLOW}/run",
+        json={"_jobId": JOB},
+        additional_matcher=lambda request: seen.append(dict(store.values[RUN_STATE_KEY])) or True,
+    )
+    requests_mock.get(f"{API}/jobs/{JOB}", json=job("completed"))
+    run_operator().execute(make_context(FakeTI(), store))
+    assert post.call_count == 1
+    assert seen == [{"flow_id": FLOW, "requested_at": "2026-11-23T09:59:00.000Z", "clock": "integrator.io"}]
+    assert store.values[RUN_STATE_KEY]["job_id"] == JOB
 
 
 def test_retry_without_a_state_store_searches_since_the_dag_run_started(conn: str, requests_mock: Any) -> None:
@@ -652,11 +785,11 @@ def test_integration_id_is_checked_at_execute(conn: str) -> None:
 
 def test_integration_flows_against_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
     """Shop to ERP: orders, customers, inventory, invoices (3 errors, warned) run; refunds fails; legacy is off."""
-    from airflow_provider_celigo.testing import connection_uri_json, running_emulator
+    from airflow_provider_celigo.testing import connection_json, running_emulator
     from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
     with running_emulator(seed="demo", clock_speed=20) as server:
-        monkeypatch.setenv("AIRFLOW_CONN_CELIGO_DEFAULT", connection_uri_json(server))
+        monkeypatch.setenv("AIRFLOW_CONN_CELIGO_DEFAULT", connection_json(server))
         operator = CeligoRunIntegrationFlowsOperator(
             task_id="all", integration_id=DEMO_IDS["integration_shop"], poll_interval=0.2, on_errors="warn"
         )
@@ -667,3 +800,16 @@ def test_integration_flows_against_the_emulator(monkeypatch: pytest.MonkeyPatch)
     expected = ("flow_orders", "flow_customers", "flow_inventory", "flow_invoices", "flow_refunds")
     assert runs == {DEMO_IDS[key]: 1 for key in expected}
     assert ti.pushed["celigo_job_id"] == operator.job_id
+
+
+def test_default_poll_interval_comes_from_airflow_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_celigo.sensors.jobs import CeligoJobSensor
+
+    assert run_operator(poll_interval=None).poll_interval == 30.0
+    monkeypatch.setenv("AIRFLOW__CELIGO__DEFAULT_POLL_INTERVAL", "1.5")
+    assert run_operator(poll_interval=None).poll_interval == 1.5
+    assert run_operator(poll_interval=7).poll_interval == 7.0
+    assert CeligoJobSensor(task_id="s", job_id=JOB).poke_interval == 1.5
+    monkeypatch.setenv("AIRFLOW__CELIGO__DEFAULT_POLL_INTERVAL", "soon")
+    with pytest.raises(CeligoConfigError, match=r"default_poll_interval \('soon'\)"):
+        run_operator(poll_interval=None)
