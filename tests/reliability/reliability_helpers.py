@@ -11,13 +11,15 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from report import Place
 
 E2E = Path(__file__).resolve().parent.parent / "e2e"
 ACTIVE_JOB_STATUSES = frozenset({"queued", "running", "canceling", "retrying"})
@@ -151,23 +153,41 @@ class CannedServer:
 # -- what an Airflow run leaves in its metadata DB --------------------------------------------------------
 
 
-def airflow_db_places(db_path: Path) -> dict[str, str | bytes]:
-    """Return every table of an Airflow SQLite DB as text (``db:<table>``), plus the raw file bytes (``db:file``).
+def airflow_db_places(db_path: Path, prefix: str) -> list[Place]:
+    """Return what an Airflow SQLite DB holds, as distinct places named ``<prefix>:db:...``.
 
-    The raw bytes also hold freed pages, so a value that was written and later deleted is still found.
+    Each XCom row is a place (``XCom rows``), each other table with rows is one place (``non-empty tables``);
+    empty tables are not places. The raw file bytes (with the WAL) are searched too, because freed pages still
+    hold values written and later deleted, but they are not counted again on top of the tables they hold.
     """
-    places: dict[str, str | bytes] = {}
+    places: list[Place] = []
     with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=15)) as db:
-        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        tables = sorted(row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
         for table in tables:
-            rows = db.execute(f'SELECT * FROM "{table}"').fetchall()
-            places[f"db:{table}"] = "\n".join(
+            rows = [
                 repr(tuple(value.decode(errors="replace") if isinstance(value, bytes) else value for value in row))
-                for row in rows
-            )
+                for row in db.execute(f'SELECT * FROM "{table}" ORDER BY rowid')
+            ]
+            if not rows:
+                continue
+            if table == "xcom":
+                places += [Place("XCom rows", f"{prefix}:db:xcom#{index}", row) for index, row in enumerate(rows)]
+            else:
+                places.append(Place("non-empty tables", f"{prefix}:db:{table}", "\n".join(rows)))
     raw = db_path.read_bytes()
     wal = db_path.with_name(db_path.name + "-wal")
-    places["db:file"] = raw + (wal.read_bytes() if wal.exists() else b"")
+    raw += wal.read_bytes() if wal.exists() else b""
+    places.append(Place("non-empty tables", f"{prefix}:db:file (freed pages)", raw, counted=False))
+    return places
+
+
+def log_file_places(files: Iterable[Path], prefix: str) -> list[Place]:
+    """Return each non-empty log file as one place (``log files``)."""
+    places = []
+    for path in files:
+        text = path.read_text(errors="replace") if path.is_file() else ""
+        if text:
+            places.append(Place("log files", f"{prefix}:{path.name}:{path}", text))
     return places
 
 

@@ -12,13 +12,18 @@ Each case asserts that
 API answers come from ``CannedServer`` (a real HTTP server on 127.0.0.1 answering what each case needs: 401,
 403, 404, 409, 415, 422 with integrator.io's body, 200 with a body that is not JSON, a proxy's HTML page,
 a truncated body, a job document without ``status``); answers with side effects come from the emulator.
+
+Figures: every case counts as one bad input tried, by what answers it: refused before any request, a canned
+server (which holds no data and cannot start a run), or the emulator. The family measures no duplicate runs and
+no orphaned jobs (printed ``-``): the canned server cannot start a run, and the emulator cases check instead
+that the emulator's data and run counters are unchanged. Each exception is one place scanned for the token.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
-import secrets
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +32,7 @@ from typing import Any
 
 import pytest
 from reliability_helpers import Answer, CannedServer
-from report import FIGURES, scan_for_token
+from report import FIGURES, exception_place, scan_for_token
 
 from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError
 from airflow_provider_celigo.jobs.status import InvalidJobDocument
@@ -36,7 +41,7 @@ from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
 pytestmark = pytest.mark.timeout(120)
 
-TOKEN = f"reliability-{secrets.token_hex(12)}"
+TOKEN = "reliability-" + hashlib.sha256(b"bad_input").hexdigest()[:24]  # fixed: the same every run
 FLOW = "6650f0000000000000000001"
 JOB = "6651f00000000000000000aa"
 ENVELOPE_422 = json.dumps(
@@ -185,6 +190,8 @@ def json_answer(status: int, body: Any, **headers: str) -> Answer:
 
 
 RUN_OK = ("POST", r"/run$", json_answer(201, {"_jobId": JOB}))
+# The run marker read before every run request (integrator.io's time from its Date header).
+FLOW_READ = ("GET", rf"/flows/{FLOW}$", json_answer(200, {"_id": FLOW}))
 TOKEN_INFO = hook_call("get_token_info")
 
 CONNECTION_CASES = [
@@ -391,8 +398,9 @@ API_CASES = [
         run_flow(),
         ("HTTP 422", "flow_disabled", "enable it"),
         CeligoApiError,
-        1,
+        2,  # the run marker read, then the refused run
         routes=(
+            FLOW_READ,
             (
                 "POST",
                 "/run$",
@@ -450,32 +458,40 @@ API_CASES = [
         run_flow(),
         ("has no 'status'",),
         InvalidJobDocument,
-        2,  # the run (201) and one read of the job
-        routes=(RUN_OK, ("GET", f"/jobs/{JOB}$", json_answer(200, {"_id": JOB, "type": "flow", "_flowId": FLOW}))),
+        3,  # the run marker read, the run (201) and one read of the job
+        routes=(
+            FLOW_READ,
+            RUN_OK,
+            ("GET", f"/jobs/{JOB}$", json_answer(200, {"_id": JOB, "type": "flow", "_flowId": FLOW})),
+        ),
     ),
     Case(
         "job-unknown-status",
         run_flow(),
         ("unknown status 'exploded'",),
         InvalidJobDocument,
-        2,
-        routes=(RUN_OK, ("GET", f"/jobs/{JOB}$", json_answer(200, {"_id": JOB, "type": "flow", "status": "exploded"}))),
+        3,
+        routes=(
+            FLOW_READ,
+            RUN_OK,
+            ("GET", f"/jobs/{JOB}$", json_answer(200, {"_id": JOB, "type": "flow", "status": "exploded"})),
+        ),
     ),
     Case(
         "job-empty-body",
         run_flow(),
         ("expected a job document",),
         InvalidJobDocument,
-        2,
-        routes=(RUN_OK, ("GET", f"/jobs/{JOB}$", Answer(200, b""))),
+        3,
+        routes=(FLOW_READ, RUN_OK, ("GET", f"/jobs/{JOB}$", Answer(200, b""))),
     ),
     Case(
         "run-answer-without-job-id",
         run_flow(),
         ("no _jobId",),
         CeligoApiError,
-        1,
-        routes=(("POST", "/run$", json_answer(201, {"status": "started"})),),
+        2,
+        routes=(FLOW_READ, ("POST", "/run$", json_answer(201, {"status": "started"}))),
     ),
     Case(
         "list-answer-not-an-array",
@@ -537,13 +553,15 @@ def test_bad_input_gets_one_clear_error(case: Case, canned: CannedServer, monkey
     for method, path, answer in case.routes:
         canned.route(method, path, answer)
 
-    FIGURES["bad_input"].bad_inputs += 1
-    FIGURES["bad_input"].scenarios += 1
+    family = FIGURES["bad_input"]
+    family.add_scenarios()
+    target = "refused before any request" if case.requests == 0 else "against a canned server that cannot start a run"
+    family.add_bad_inputs(target=target)
     with pytest.raises(CeligoError) as caught:
         case.act(env)
     error = caught.value
     texts = exception_texts(error)
-    leaks = scan_for_token(TOKEN, {f"{case.id}:{name}": text for name, text in texts.items()}, "bad_input")
+    leaks = scan_for_token(TOKEN, [exception_place(case.id, error)], "bad_input")
 
     assert isinstance(error, case.error), texts["traceback"]
     missing = [word for word in case.words if word not in str(error)]
@@ -636,7 +654,7 @@ EMULATOR_CASES = [
         ("HTTP 422", "flow_disabled"),
         CeligoApiError,
         writes=1,
-        reads=0,
+        reads=1,  # the run marker read (GET /flows/{id})
     ),
     EmulatorCase(
         "delete-of-a-missing-flow-deletes-nothing",
@@ -666,13 +684,14 @@ def test_refused_call_leaves_nothing_behind(case: EmulatorCase, emulator: Any, m
     before, runs_before = account_data(emulator), emulator.admin.runs()
     logged = len(emulator.admin.requests_log())
 
-    FIGURES["bad_input"].bad_inputs += 1
-    FIGURES["bad_input"].scenarios += 1
+    family = FIGURES["bad_input"]
+    family.add_scenarios()
+    family.add_bad_inputs(target="against the emulator")
     with pytest.raises(CeligoError) as caught:
         case.act(_hook())
     error = caught.value
     calls = emulator.admin.requests_log()[logged:]
-    leaks = scan_for_token(TOKEN, {f"{case.id}:{k}": v for k, v in exception_texts(error).items()}, "bad_input")
+    leaks = scan_for_token(TOKEN, [exception_place(case.id, error)], "bad_input")
 
     assert isinstance(error, case.error), repr(error)
     missing = [word for word in case.words if word not in str(error)]

@@ -4,29 +4,32 @@ The whole-run scans (task logs, XCom, rendered template fields, the rest of the 
 fault and crash families on what their real Airflow runs left behind; this module covers what a single call
 can leak: reprs of hooks, settings, operators and triggers; error texts and log lines when a server or proxy
 echoes the token back; links that would carry the token to another host; plain http; TLS verification.
+
+Figures: scenarios, the plain-http hosts refused (its bad inputs) and the places scanned, each one distinct
+artefact: an object with all its reprs, an exception with all its texts, a captured log. The family measures
+no faults, duplicate runs or orphaned jobs (printed ``-``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
-import secrets
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from reliability_helpers import Answer, CannedServer, self_signed_tls
-from report import FIGURES, scan_for_token
+from report import FIGURES, Place, exception_place, scan_for_token
 
 from airflow_provider_celigo.connection import parse_base_url
 from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError
 
 pytestmark = pytest.mark.timeout(120)
 
-TOKEN = f"reliability-{secrets.token_hex(12)}"
+TOKEN = "reliability-" + hashlib.sha256(b"secrets").hexdigest()[:24]  # fixed: the same every run
 FLOW = "6650f0000000000000000001"
 JOB = "6651f00000000000000000aa"
 
@@ -67,18 +70,8 @@ def conn(canned: CannedServer, monkeypatch: pytest.MonkeyPatch) -> str:
     return "celigo_secrets"
 
 
-def texts_of(error: BaseException) -> dict[str, str]:
-    return {
-        "str": str(error),
-        "repr": repr(error),
-        "args": repr(error.args),
-        "traceback": "".join(traceback.format_exception(type(error), error, error.__traceback__)),
-        "vars": repr(vars(error)),
-    }
-
-
 def record_scenario() -> None:
-    FIGURES["secrets"].scenarios += 1
+    FIGURES["secrets"].add_scenarios()
 
 
 def test_reprs_of_hooks_settings_operators_and_triggers_hide_the_token(conn: str) -> None:
@@ -94,18 +87,19 @@ def test_reprs_of_hooks_settings_operators_and_triggers_hide_the_token(conn: str
     async_settings = asyncio.run(async_hook.get_settings())
     trigger = CeligoJobTrigger(job_id=JOB, flow_id=FLOW, celigo_conn_id=conn, poll_interval=5)
     operator = CeligoRunFlowOperator(task_id="run", flow_id=FLOW, celigo_conn_id=conn)
-    places = {
-        "repr(CeligoHook)": repr(hook),
-        "str(CeligoHook)": str(hook),
-        "repr(CeligoAsyncHook)": repr(async_hook),
-        "repr(CeligoSettings)": repr(settings),
-        "str(CeligoSettings)": str(settings),
-        "repr(async CeligoSettings)": repr(async_settings),
-        "repr(trigger)": repr(trigger),
-        "trigger.serialize()": json.dumps(trigger.serialize(), default=str),
-        "repr(operator)": repr(operator),
-        "operator template fields": repr({name: getattr(operator, name) for name in operator.template_fields}),
+    # one place per object, holding every text view of it
+    views = {
+        "CeligoHook": [repr(hook), str(hook)],
+        "CeligoAsyncHook": [repr(async_hook), str(async_hook)],
+        "CeligoSettings": [repr(settings), str(settings)],
+        "async CeligoSettings": [repr(async_settings), str(async_settings)],
+        "CeligoJobTrigger": [repr(trigger), json.dumps(trigger.serialize(), default=str)],
+        "CeligoRunFlowOperator": [
+            repr(operator),
+            repr({name: getattr(operator, name) for name in operator.template_fields}),
+        ],
     }
+    places = [Place("objects", f"reprs:{name}", "\n".join(texts)) for name, texts in views.items()]
     assert scan_for_token(TOKEN, places, "secrets") == []
     # The scan can fail: the session's headers do hold the token (that is how it is sent).
     assert TOKEN in hook.session.headers["Authorization"]
@@ -156,8 +150,7 @@ def test_an_echoed_token_stays_out_of_errors_and_logs(
     canned.route(method, path, answer)
     with caplog.at_level(logging.DEBUG), pytest.raises(CeligoError) as caught:
         call(CeligoHook(conn))
-    places = {f"{name}:{key}": text for key, text in texts_of(caught.value).items()}
-    places[f"{name}:log"] = caplog.text
+    places = [exception_place(f"sync-{name}", caught.value), Place("captured logs", f"sync-{name}:log", caplog.text)]
     assert canned.total == requests, canned.log
     assert scan_for_token(TOKEN, places, "secrets") == [], places
     assert "***" in str(caught.value) or "Authorization" not in str(caught.value), str(caught.value)
@@ -182,8 +175,7 @@ def test_an_echoed_token_stays_out_of_async_errors(name: str, answer: Answer, co
 
     with pytest.raises(CeligoApiError) as caught:
         asyncio.run(call())
-    places = {f"async-{name}:{key}": text for key, text in texts_of(caught.value).items()}
-    assert scan_for_token(TOKEN, places, "secrets") == [], places
+    assert scan_for_token(TOKEN, [exception_place(f"async-{name}", caught.value)], "secrets") == []
 
 
 def test_a_link_to_another_host_is_not_followed_with_the_token(conn: str, canned: CannedServer) -> None:
@@ -199,7 +191,7 @@ def test_a_link_to_another_host_is_not_followed_with_the_token(conn: str, canned
             CeligoHook(conn).list_resources("flows")
         assert elsewhere.connections == 0 and elsewhere.total == 0
     assert "refusing to follow a link" in str(caught.value) and "API token" in str(caught.value)
-    assert scan_for_token(TOKEN, {"link:str": str(caught.value)}, "secrets") == []
+    assert scan_for_token(TOKEN, [exception_place("link", caught.value)], "secrets") == []
 
 
 REFUSED_HTTP_HOSTS = [
@@ -221,7 +213,7 @@ LOOPBACK_HTTP_HOSTS = [
 @pytest.mark.parametrize("url", REFUSED_HTTP_HOSTS)
 def test_plain_http_is_refused_for_any_host_but_loopback(url: str) -> None:
     record_scenario()
-    FIGURES["secrets"].bad_inputs += 1
+    FIGURES["secrets"].add_bad_inputs(target="plain-http hosts")
     with pytest.raises(CeligoConfigError, match="plain http is only allowed to loopback hosts"):
         parse_base_url(url, "na")
 
@@ -303,8 +295,8 @@ def test_an_untrusted_certificate_is_refused_once_with_a_clear_error(
         assert "certificate verification failed" in str(error) and "verify_ssl" in str(error)
     assert tls_server.total == 0, "no request may be sent over an unverified connection"
     assert sync_connections == 1 and tls_server.connections == 2, "a certificate failure is not retried"
-    texts = {**texts_of(sync_error.value), **{f"async-{k}": v for k, v in texts_of(async_error.value).items()}}
-    assert scan_for_token(TOKEN, texts, "secrets") == []
+    places = [exception_place("tls-sync", sync_error.value), exception_place("tls-async", async_error.value)]
+    assert scan_for_token(TOKEN, places, "secrets") == []
 
 
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")

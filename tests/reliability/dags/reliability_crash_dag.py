@@ -9,6 +9,9 @@ DAG run so the three interventions share one real deployment:
   they are deferred, and they must still complete.
 * ``marked_failed``: deferrable; the test marks it failed while it is deferred (as the UI or REST API does),
   and the trigger's ``on_kill`` must cancel its job.
+* ``killed_after_request``: a quick flow; the test SIGKILLs the task process after ``POST /run`` was handled
+  and before its answer (held by the emulator) arrives, so the job id is never saved; the flow ends before
+  the retry starts, which must find that ended run instead of starting a second one.
 """
 
 from __future__ import annotations
@@ -48,6 +51,15 @@ with DAG(
         poll_interval=1,
         timeout=900,
     ).expand(flow_id=deferred_flows())
+    CeligoRunFlowOperator(
+        task_id="killed_after_request",
+        flow_id="{{ dag_run.conf['request_kill_flow'] }}",
+        deferrable=False,
+        poll_interval=1,
+        timeout=900,
+        retries=1,
+        retry_delay=timedelta(seconds=5),
+    )
     CeligoRunFlowOperator(
         task_id="marked_failed",
         flow_id="{{ dag_run.conf['cancel_flow'] }}",
