@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
-from airflow_provider_celigo.jobs.status import TERMINAL_STATUSES, iso_millis, parse_time
+from airflow_provider_celigo.jobs.status import TERMINAL_STATUSES, iso_millis, normal_status, parse_time
 
 FLOWS_PER_QUERY = 50  # keeps the query string near 2.5 KB, far below common URL limits
 JOBS_PER_ANSWER = 1000  # integrator.io returns at most this many jobs per GET /jobs
@@ -60,7 +60,7 @@ HookFactory = Callable[[], JobReader]
 
 
 def _has_ended(doc: Job) -> bool:
-    return str(doc.get("status") or "").lower() in TERMINAL_STATUSES
+    return normal_status(doc.get("status")) in TERMINAL_STATUSES
 
 
 class JobWatch:

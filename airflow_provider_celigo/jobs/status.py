@@ -11,6 +11,7 @@ from airflow_provider_celigo.exceptions import InvalidJobDocument
 ACTIVE_STATUSES = frozenset({"queued", "running", "canceling", "retrying"})
 TERMINAL_STATUSES = frozenset({"completed", "failed", "canceled"})
 KNOWN_STATUSES = ACTIVE_STATUSES | TERMINAL_STATUSES
+_SPELLINGS = {"cancelled": "canceled"}  # both spellings appear in integrator.io's own sources
 COUNTERS = ("numSuccess", "numError", "numIgnore", "numResolved", "numOpenError", "numPagesGenerated")
 
 
@@ -31,12 +32,18 @@ def job_status(job: Any) -> str:
     status = job.get("status")
     if not isinstance(status, str) or not status:
         raise InvalidJobDocument(f"job {job.get('_id')!r} has no 'status' field: {sorted(job)[:12]}")
-    status = status.lower()
+    status = normal_status(status)
     if status not in KNOWN_STATUSES:
         raise InvalidJobDocument(
             f"job {job.get('_id')!r} has unknown status {status!r}; known: {sorted(KNOWN_STATUSES)}"
         )
     return status
+
+
+def normal_status(value: Any) -> str:
+    """Return a status as the provider spells it: lower case, trimmed, ``cancelled`` as ``canceled``."""
+    status = str(value or "").strip().lower()
+    return _SPELLINGS.get(status, status)
 
 
 def is_terminal(job: Any) -> bool:

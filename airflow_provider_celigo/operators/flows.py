@@ -149,6 +149,7 @@ class CeligoRunFlowOperator(_CeligoOperator):
         flow_id = check_id(self.flow_id, "flow_id")
         start_date = iso_time(self.export_start_date, "export_start_date")
         end_date = iso_time(self.export_end_date, "export_end_date")
+        self._check_window(start_date, end_date)
         export_ids = id_list(self.export_ids, "export_ids")
         deadline = self._deadline(self.timeout)
         ledger = RunLedger(context, self.log)
@@ -181,6 +182,24 @@ class CeligoRunFlowOperator(_CeligoOperator):
         if self.deferrable:
             self._defer(flow_id, deadline)
         return self._conclude(summarize(self._wait_or_cancel(self.job_id, self.poll_interval, deadline)))
+
+    def _check_window(self, start: str | None, end: str | None) -> None:
+        """Refuse a reversed export window; warn about an empty one (both are ``iso_millis`` strings, which
+        compare in time order)."""
+        if start is None or end is None:
+            return
+        if start > end:
+            raise CeligoConfigError(
+                f"export_start_date {start} is after export_end_date {end}: the export window is reversed; swap them."
+            )
+        if start == end:
+            self.log.warning(
+                "export_start_date and export_end_date are both %s: the export window is empty, so a delta export "
+                "finds nothing. On a manual run or 'airflow dags test', data_interval_start equals "
+                "data_interval_end; template a wider window (e.g. '{{ prev_data_interval_end_success }}') if that "
+                "is not what you want.",
+                start,
+            )
 
     def _previous_job_to_reuse(self, context: Context, ledger: RunLedger, flow_id: str) -> dict[str, Any] | None:
         """On a retry, return the previous try's job when it is still active or ended well; else None."""

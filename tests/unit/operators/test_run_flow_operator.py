@@ -813,3 +813,24 @@ def test_default_poll_interval_comes_from_airflow_config(monkeypatch: pytest.Mon
     monkeypatch.setenv("AIRFLOW__CELIGO__DEFAULT_POLL_INTERVAL", "soon")
     with pytest.raises(CeligoConfigError, match=r"default_poll_interval \('soon'\)"):
         run_operator(poll_interval=None)
+
+
+def test_a_reversed_export_window_is_refused_before_any_request(conn: str, requests_mock: Any) -> None:
+    operator = run_operator(export_start_date="2026-11-02T00:00:00Z", export_end_date="2026-11-01T00:00:00Z")
+    with pytest.raises(CeligoConfigError, match="reversed; swap them"):
+        operator.execute(make_context())
+    assert requests_mock.call_count == 0
+
+
+def test_an_empty_export_window_is_sent_with_a_warning(
+    conn: str, requests_mock: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    post = mock_run(requests_mock, job("completed"))
+    moment = "2026-11-02T00:00:00Z"
+    run_operator(export_start_date=moment, export_end_date=moment).execute(make_context())
+    assert post.call_count == 1
+    assert post.last_request.json()["export"] == {
+        "startDate": "2026-11-02T00:00:00.000Z",
+        "endDate": "2026-11-02T00:00:00.000Z",
+    }
+    assert "the export window is empty" in capsys.readouterr().out
