@@ -15,6 +15,13 @@ from typing import Any
 
 from airflow_provider_celigo.exceptions import CeligoConfigError
 
+__all__ = [
+    "ResourceType",
+    "as_resource_type",
+    "valid_type_names",
+]
+
+
 MASKED_VALUE = "******"
 
 

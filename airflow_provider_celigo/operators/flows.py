@@ -28,6 +28,12 @@ from airflow_provider_celigo.operators.base import CeligoBaseOperator, default_d
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+__all__ = [
+    "CeligoFlowStateOperator",
+    "CeligoRunFlowOperator",
+    "CeligoRunIntegrationFlowsOperator",
+]
+
 
 def iso_time(value: Any, what: str) -> str | None:
     """Return a time given as a datetime or an ISO-8601 string as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (naive = UTC).

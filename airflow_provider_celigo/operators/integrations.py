@@ -32,6 +32,13 @@ from airflow_provider_celigo.resource_types import ResourceType
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+__all__ = [
+    "CeligoCloneExportOperator",
+    "CeligoCloneFlowOperator",
+    "CeligoCloneImportOperator",
+    "CeligoCloneIntegrationOperator",
+]
+
 
 class CeligoCloneOperator(CeligoBaseOperator):
     """Clone an integrator.io resource; subclasses fix which type.

@@ -19,6 +19,24 @@ if TYPE_CHECKING:
 
     from airflow_provider_celigo.hooks._resources import IfExists, MaskedSecrets, UpdateStrategy
 
+__all__ = [
+    "CeligoCreateResourceOperator",
+    "CeligoDeleteLookupCacheEntriesOperator",
+    "CeligoDeleteResourceOperator",
+    "CeligoDeleteStateOperator",
+    "CeligoGetLookupCacheEntriesOperator",
+    "CeligoGetResourceOperator",
+    "CeligoGetStateOperator",
+    "CeligoListResourcesOperator",
+    "CeligoPingConnectionOperator",
+    "CeligoPutStateOperator",
+    "CeligoResolveFlowErrorsOperator",
+    "CeligoRestoreResourceOperator",
+    "CeligoRetryFlowErrorsOperator",
+    "CeligoUpdateResourceOperator",
+    "CeligoUpsertLookupCacheEntriesOperator",
+]
+
 
 def _optional_type(value: ResourceType | str | None) -> ResourceType | None:
     return None if value is None else as_resource_type(value)
