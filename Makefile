@@ -11,7 +11,7 @@ AIRFLOW_VERSION ?= 3.3.2
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]" "apache-airflow==$(AIRFLOW_VERSION)"
+	$(BIN)/python -m pip install --quiet -e ".[test]" "apache-airflow==$(AIRFLOW_VERSION)" $(addprefix -c ,$(wildcard constraints/airflow-$(word 1,$(subst ., ,$(AIRFLOW_VERSION))).$(word 2,$(subst ., ,$(AIRFLOW_VERSION))).txt))
 	touch $(STAMP)
 
 lint: $(STAMP)

@@ -7,7 +7,6 @@ and what is accepted.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -109,6 +108,8 @@ def _closest_field(key: str) -> str | None:
     text = key.strip().lower()
     if text.startswith("extra__"):
         text = text.rsplit("__", 1)[-1]  # extra__celigo_regoin, extra__http__region -> the field part
+    import difflib  # only when a name is wrong: keeps DAG parsing light
+
     close = difflib.get_close_matches(text, KNOWN_EXTRAS, n=1, cutoff=0.6)
     return close[0] if close else None
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException
+from airflow_provider_celigo._compat import AirflowException
 
 _MAX_MESSAGE_CHARS = 500
 

@@ -7,7 +7,6 @@ secrets (integrator.io masks them as ``******`` when it returns a resource).
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -173,6 +172,8 @@ def as_resource_type(value: ResourceType | str) -> ResourceType:
         if found is not None:
             return found
     names = valid_type_names()
+    import difflib  # only when a name is wrong: keeps DAG parsing light
+
     close = difflib.get_close_matches(text, names + list(_BY_MODEL), n=1, cutoff=0.6)
     hint = f" Did you mean {as_resource_type(close[0]).value!r}?" if close else ""
     raise CeligoConfigError(f"unknown resource type {value!r}.{hint} Valid types: {', '.join(names)}.")

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 import tenacity
-from airflow.sdk import BaseHook
 
+from airflow_provider_celigo._compat import BaseHook
 from airflow_provider_celigo._connection_form import legacy_field_behaviour, legacy_form_widgets
 from airflow_provider_celigo._validation import check_id
 from airflow_provider_celigo.connection import (
@@ -481,23 +481,46 @@ class CeligoAsyncHook(_CeligoHookBase):
         self._client: httpx.AsyncClient | None = None
 
     async def get_settings(self) -> CeligoSettings:
-        """Return the validated connection, read with the async connection API."""
+        """Return the validated connection, read with the async connection API.
+
+        Where that API is missing (``aget_connection`` came with Airflow 3.1) or fails (on 3.0 the
+        connection's ``extra_dejson`` refuses to run on the triggerer's event loop), the connection is
+        read the sync way in a worker thread, as ``CeligoHook`` reads it.
+        """
         if self._settings is None:
-            conn = await self.aget_connection(self.celigo_conn_id)
-            lender_id = str(read_extra(conn.extra_dejson or {}, "borrow_concurrency_from") or "").strip()
-            lender = None
-            if lender_id and lender_id != conn.conn_id:
+
+            async def read_async(aget_connection: Any) -> CeligoSettings:
+                conn = await aget_connection(self.celigo_conn_id)
+                lender_id = str(read_extra(conn.extra_dejson or {}, "borrow_concurrency_from") or "").strip()
+                lender = None
+                if lender_id and lender_id != conn.conn_id:
+                    try:
+                        lender = await aget_connection(lender_id)
+                    except Exception:
+                        lender = None  # settings_from_connection explains that the lender does not exist
+
+                def lookup(conn_id: str) -> Any:
+                    if lender is None or conn_id != lender.conn_id:
+                        raise KeyError(conn_id)
+                    return lender
+
+                return settings_from_connection(conn, lookup)
+
+            def read_sync() -> CeligoSettings:
+                return settings_from_connection(self.get_connection(self.celigo_conn_id), self.get_connection)
+
+            aget_connection = getattr(self, "aget_connection", None)
+            settings: CeligoSettings | None = None
+            if aget_connection is not None:
                 try:
-                    lender = await self.aget_connection(lender_id)
+                    settings = await read_async(aget_connection)
+                except CeligoError:
+                    raise  # a field the provider cannot use: reading it again in a thread would say the same
                 except Exception:
-                    lender = None  # settings_from_connection explains that the lender does not exist
-
-            def lookup(conn_id: str) -> Any:
-                if lender is None or conn_id != lender.conn_id:
-                    raise KeyError(conn_id)
-                return lender
-
-            self._settings = settings_from_connection(conn, lookup)
+                    log.debug("Async read of connection %r failed; reading it in a thread", self.celigo_conn_id)
+            if settings is None:
+                settings = await asyncio.to_thread(read_sync)
+            self._settings = settings
             mask_token(self._settings.token)
         return self._settings
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, conf
+from airflow.sdk import BaseOperator
 
+from airflow_provider_celigo._compat import conf
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:

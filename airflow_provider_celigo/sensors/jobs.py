@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowSensorTimeout
 
+from airflow_provider_celigo._compat import AirflowSensorTimeout
 from airflow_provider_celigo._validation import check_id
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
 from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoError, CeligoJobError

@@ -1,0 +1,38 @@
+"""The one place that imports Airflow names that moved between Airflow 3.0 and 3.3.
+
+Each name is taken from the Task SDK (``airflow.sdk``) where the newest Airflow keeps it, and from
+where the older 3.x line kept it otherwise; the comment on each fallback names the version that moved it.
+Everything else the provider needs from Airflow (``BaseOperator``, ``BaseSensorOperator``,
+``PokeReturnValue``, ``BaseOperatorLink``, ``BaseTrigger``, ``TriggerEvent``) is where it is on every 3.x.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseHook, conf
+    from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
+else:
+    try:
+        from airflow.sdk.exceptions import AirflowException
+    except ImportError:  # Airflow 3.0: the Task SDK re-exports it from 3.1 on
+        from airflow.exceptions import AirflowException
+
+    try:
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+    except ImportError:  # Airflow 3.0 and 3.1: in airflow.sdk.exceptions from 3.2 on
+        from airflow.exceptions import AirflowSensorTimeout
+
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:  # Airflow 3.0: in the Task SDK from 3.1 on
+        from airflow.hooks.base import BaseHook
+
+    try:
+        from airflow.sdk import conf
+    except ImportError:  # Airflow 3.0 and 3.1: airflow.sdk.conf from 3.2 on
+        from airflow.configuration import conf
+
+
+__all__ = ["AirflowException", "AirflowSensorTimeout", "BaseHook", "conf"]
