@@ -8,6 +8,7 @@ and what is accepted.
 from __future__ import annotations
 
 import ipaddress
+import os
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ REGION_UI_URLS: dict[str, str] = {
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 #: The prefix older connection forms put before every extra field (``extra__celigo__region``).
 EXTRA_PREFIX = f"extra__{CONN_TYPE}__"
+#: Airflow's environment secrets backend reads a connection from ``AIRFLOW_CONN_<ID upper-cased>``.
+ENV_CONN_PREFIX = "AIRFLOW_CONN_"
 #: Every extra the connection reads: the fields of the connection form.
 KNOWN_EXTRAS: tuple[str, ...] = tuple(CONN_FIELDS)
 
@@ -81,8 +84,20 @@ class CeligoSettings:
 
 
 def pool_name_for(conn_id: str) -> str:
-    """Return the pool name for a Celigo connection id, e.g. ``celigo_celigo_default``."""
-    return f"celigo_{conn_id}"
+    """Return the pool name for a Celigo connection id, e.g. ``celigo_celigo_default`` (see ``canonical_conn_id``)."""
+    return f"celigo_{canonical_conn_id(conn_id)}"
+
+
+def canonical_conn_id(conn_id: str) -> str:
+    """Return the spelling of a connection id that every spelling naming the same connection shares.
+
+    Airflow looks a connection id up in its secrets backends in order: a custom backend, environment
+    variables, the metadata DB. The environment backend reads ``AIRFLOW_CONN_<ID upper-cased>``, so while
+    that variable exists every letter case of the id names that one connection: the id is then lower-cased
+    (as ``airflow-celigo pools sync`` names env connections). The metadata DB compares ids exactly (case
+    matters on PostgreSQL and SQLite), so any other id is returned as it is.
+    """
+    return conn_id.lower() if os.environ.get(ENV_CONN_PREFIX + conn_id.upper()) else conn_id
 
 
 def read_extra(extras: Mapping[str, Any], name: str) -> Any:
@@ -327,10 +342,9 @@ def settings_from_connection(conn: ConnectionLike, lookup: ConnectionLookup | No
     region = parse_region(read_extra(extras, "region"))
     base_url = parse_base_url(read_extra(extras, "base_url"), region)
     level = parse_concurrency_level(read_extra(extras, "concurrency_level"))
-    owner, lender = conn.conn_id, read_extra(extras, "borrow_concurrency_from")
+    owner, lender = canonical_conn_id(conn.conn_id), read_extra(extras, "borrow_concurrency_from")
     if lender is not None:
-        level = _lender_level(conn.conn_id, str(lender).strip(), lookup)
-        owner = str(lender).strip()
+        level, owner = _lender_level(conn.conn_id, str(lender).strip(), lookup)
     return CeligoSettings(
         conn_id=conn.conn_id,
         token=token,
@@ -348,14 +362,19 @@ def settings_from_connection(conn: ConnectionLike, lookup: ConnectionLookup | No
     )
 
 
-def _lender_level(conn_id: str, lender_id: str, lookup: ConnectionLookup | None) -> int:
-    """Return the concurrency level of the lender connection; refuse self-loans, chains and non-Celigo lenders."""
+def _lender_level(conn_id: str, lender_id: str, lookup: ConnectionLookup | None) -> tuple[int, str]:
+    """Return the lender's concurrency level and canonical id; refuse self-loans, chains and non-Celigo lenders.
+
+    The id is the lender's own spelling when its backend returns one (a case-insensitive DB collation finds
+    ``Prod`` for ``prod``), made canonical (``canonical_conn_id``), so that a borrower naming its lender in
+    another letter case shares the lender's limiter and pool wherever Airflow resolves both to one connection.
+    """
     if not lender_id:
         raise CeligoConfigError(
             f"Celigo connection {conn_id!r}: extra 'borrow_concurrency_from' is empty; "
             "name another Celigo connection id or remove the field."
         )
-    if lender_id == conn_id:
+    if canonical_conn_id(lender_id) == canonical_conn_id(conn_id):
         raise CeligoConfigError(
             f"Celigo connection {conn_id!r} borrows its concurrency from itself (a cycle); "
             "remove 'borrow_concurrency_from' or name another Celigo connection."
@@ -380,9 +399,11 @@ def _lender_level(conn_id: str, lender_id: str, lookup: ConnectionLookup | None)
     check_extra_keys(lender_extras, lender_id)
     second = read_extra(lender_extras, "borrow_concurrency_from")
     if second is not None:
-        kind = "a cycle" if str(second).strip() == conn_id else "a chain"
+        kind = "a cycle" if canonical_conn_id(str(second).strip()) == canonical_conn_id(conn_id) else "a chain"
         raise CeligoConfigError(
             f"Celigo connection {conn_id!r} borrows from {lender_id!r}, which itself borrows from "
             f"{str(second).strip()!r} ({kind}); borrow directly from the connection that owns the level."
         )
-    return parse_concurrency_level(read_extra(lender_extras, "concurrency_level"))
+    own_id = getattr(lender, "conn_id", None)
+    owner = own_id if isinstance(own_id, str) and own_id.lower() == lender_id.lower() else lender_id
+    return parse_concurrency_level(read_extra(lender_extras, "concurrency_level")), canonical_conn_id(owner)

@@ -4,6 +4,7 @@
   - ``CeligoConfigError`` (also a ``ValueError``): a connection field or an argument the provider cannot use.
   - ``CeligoApiError``: integrator.io answered with an error, or with nothing usable.
     - ``CeligoNotFoundError``: a 404 (what was asked for does not exist).
+    - ``CeligoWriteUnclearError``: a write's answer was lost and looking cannot tell whether it was carried out.
     - ``RetryableResponse``: a 429 or 5xx answer, worth another attempt.
     - ``TransportError``: no answer (refused, dropped, timed out).
   - ``CeligoJobError``: a flow job ended in a way the task's error policy fails.
@@ -15,11 +16,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow_provider_celigo._compat import AirflowException
 
 _MAX_MESSAGE_CHARS = 500
+_ApiErrorT = TypeVar("_ApiErrorT", bound="CeligoApiError")
 
 
 class CeligoError(AirflowException):
@@ -35,7 +37,8 @@ class CeligoApiError(CeligoError):
 
     Carries ``status`` (HTTP status, 0 when no answer arrived), ``code`` and ``message`` from the error
     body, the request ``method`` and ``path`` (never the token or the query string's secrets), and
-    ``field`` when integrator.io names one.
+    ``field`` when integrator.io names one. ``hint``, when given, is the advice shown after the message in
+    place of the generic one for the status ("" shows none).
     """
 
     def __init__(
@@ -48,6 +51,7 @@ class CeligoApiError(CeligoError):
         message: str = "",
         field: str | None = None,
         errors: list[dict[str, Any]] | None = None,
+        hint: str | None = None,
     ) -> None:
         self.status = status
         self.method = method
@@ -56,6 +60,7 @@ class CeligoApiError(CeligoError):
         self.message = message
         self.field = field
         self.errors = errors or []
+        self.hint = hint
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -63,16 +68,25 @@ class CeligoApiError(CeligoError):
         status = f"HTTP {self.status}" if self.status else "no answer"
         code = f" {self.code}" if self.code else ""
         field = f" (field: {self.field})" if self.field else ""
-        hint = _HINTS.get(self.status, "")
+        own = getattr(self, "hint", None)  # errors pickled before hints existed have none
+        hint = _HINTS.get(self.status, "") if own is None else f" -- {own}" if own else ""
         return f"integrator.io {status}{code} on {where}: {self.message}{field}{hint}"
+
+    def with_hint(self: _ApiErrorT, hint: str) -> _ApiErrorT:
+        """Return a copy of this error (same class and fields) whose advice after the message is ``hint``."""
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.hint = hint
+        Exception.__init__(copy, str(copy))
+        return copy
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only __init__ needs help to survive pickling (Airflow ships exceptions between processes).
-        return (_rebuild_api_error, (self.__dict__.copy(),))
+        return (_rebuild_api_error, (self.__dict__.copy(), type(self)))
 
 
-def _rebuild_api_error(state: dict[str, Any]) -> CeligoApiError:
-    error = CeligoApiError.__new__(CeligoApiError)
+def _rebuild_api_error(state: dict[str, Any], cls: type[CeligoApiError] | None = None) -> CeligoApiError:
+    error = (cls or CeligoApiError).__new__(cls or CeligoApiError)
     error.__dict__.update(state)
     Exception.__init__(error, str(error))
     return error
@@ -91,6 +105,14 @@ class CeligoNotFoundError(CeligoApiError):
     def __reduce__(self) -> tuple[Any, ...]:
         # CeligoApiError's __reduce__ would come back as a plain CeligoApiError; keep the class.
         return (CeligoNotFoundError._from_state, (self.__dict__.copy(),))
+
+
+class CeligoWriteUnclearError(CeligoApiError):
+    """A write's answer was lost (the request may have been carried out) and looking cannot tell whether it was.
+
+    The write was not sent again, so that it cannot happen twice; ``hint`` says what to check in integrator.io
+    before repeating it. Raised from the lost answer's error (``__cause__``); ``status`` is that error's.
+    """
 
 
 class CeligoRunUnclearError(CeligoError):

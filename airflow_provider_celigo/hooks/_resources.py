@@ -2,13 +2,22 @@
 
 ``ResourceMethods`` is mixed into ``CeligoHook``; every operator in ``operators/resources.py`` and
 ``operators/integrations.py`` is a thin call of one of these methods, so ``@task`` code can use them too.
+
+Writes that must not happen twice (create, clone, delete, restore, retrying step errors) go through
+``_write``: after an answer that may have been lost (a dropped connection, a timeout, a 500/502/504) the
+write is resolved by looking for its effect, not by sending it again (``retry.send_or_look``). Creates and
+clones look for a new resource with the name they gave, deletes check that the target is gone, a restore that
+it is back, a retry of step errors for a retry job created since the request; a write that cannot be looked
+up (a create or clone without a name) raises ``CeligoWriteUnclearError`` instead of being sent again.
+Requests refused before any work (429, 503, no connection) are sent again as usual. The other writes are
+idempotent and keep ``request``'s plain retries: PUT and PATCH-replace of documents and state, lookup-cache
+upserts and deletes (per key), resolving step errors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
 
 from airflow_provider_celigo._documents import (
     as_connection_map,
@@ -23,9 +32,18 @@ from airflow_provider_celigo._documents import (
     query_params,
     refuse_masked,
 )
-from airflow_provider_celigo._validation import check_id
-from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoNotFoundError
+from airflow_provider_celigo._validation import check_id, path_segment
+from airflow_provider_celigo.exceptions import (
+    CeligoApiError,
+    CeligoConfigError,
+    CeligoNotFoundError,
+    CeligoWriteUnclearError,
+)
 from airflow_provider_celigo.hooks._transport.clients import redact
+from airflow_provider_celigo.hooks._transport.responses import decode_body, explain_not_found
+from airflow_provider_celigo.hooks._transport.retry import Found, retrying, send_or_look
+from airflow_provider_celigo.hooks._transport.urls import build_url, display_path
+from airflow_provider_celigo.jobs.status import iso_millis
 from airflow_provider_celigo.resource_types import (
     MASKED_VALUE,
     ResourceType,
@@ -35,13 +53,19 @@ from airflow_provider_celigo.resource_types import (
     without_masked_values,
 )
 
+if TYPE_CHECKING:
+    from datetime import datetime
+
 _ALL = 2**31  # "every open error" for get_step_errors, whose limit is a count
 CLONEABLE_TYPES = (ResourceType.INTEGRATIONS, ResourceType.FLOWS, ResourceType.EXPORTS, ResourceType.IMPORTS)
 INTEGRATION_CHILD_TYPES = (ResourceType.FLOWS, ResourceType.CONNECTIONS, ResourceType.EXPORTS, ResourceType.IMPORTS)
 # Ping answers with these statuses describe a failed ping (bad credentials, unreachable endpoint), not a bad call.
 _PING_FAILURE_STATUSES = frozenset({400, 409, 422, 424})
 
+STATE_KEY_FIX = "pass a non-empty text other than '.' or '..' (any other text is sent quoted, as one path segment)"
+
 IfExists = Literal["fail", "return", "create"]
+Look = Callable[[BaseException], "Found[Any] | None"]
 UpdateStrategy = Literal["auto", "patch", "put"]
 MaskedSecrets = Literal["refuse", "drop"]
 
@@ -54,6 +78,8 @@ class ResourceMethods:
     """
 
     if TYPE_CHECKING:
+        import requests
+        import tenacity
         from airflow.sdk.types import Logger
 
         from airflow_provider_celigo.connection import CeligoSettings
@@ -71,6 +97,111 @@ class ResourceMethods:
         def paginate(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]: ...
 
         def get_step_errors(self, flow_id: str, step_id: str, *, limit: int = 1000) -> list[dict[str, Any]]: ...
+
+        def _send(self, method: str, url: str, params: Any, json: Any) -> requests.Response: ...
+
+        def _log_retry(self, state: tenacity.RetryCallState) -> None: ...
+
+        def run_marker(self, flow_id: str) -> datetime: ...
+
+        def iter_jobs(self, **filters: Any) -> Iterator[dict[str, Any]]: ...
+
+    # -- writes that must not happen twice ------------------------------------------------------------------
+
+    def _write(self, method: str, path: str, *, json: Any = None, look: Look, not_found: str | None = None) -> Any:
+        """Send a write that must not happen twice; return the decoded answer, or what ``look`` found instead.
+
+        Same retries and errors as ``request``, except that after an answer that may have been lost the next
+        attempt first calls ``look(error)`` (``retry.send_or_look``): a ``Found`` is the outcome, None sends
+        again. Raises CeligoNotFoundError (led by ``not_found``), CeligoApiError, and what ``look`` raises.
+        """
+        settings = self.settings
+        url = build_url(settings, path)
+        shown = display_path(settings, url)
+
+        def send() -> Any:
+            response = self._send(method, url, None, json)
+            return decode_body(
+                status=response.status_code,
+                headers=response.headers,
+                body=response.content,
+                method=method,
+                path=display_path(settings, response.url or url),
+                secret=settings.token,
+            )
+
+        policy = retrying(settings, before_sleep=self._log_retry)
+        try:
+            return send_or_look(policy, send, look, what=f"{method} {shown}", log=self.log)
+        except CeligoNotFoundError as error:
+            if not_found is None:
+                raise
+            raise explain_not_found(error, not_found) from None
+
+    @staticmethod
+    def _unclear(lost: BaseException, what: str, check: str) -> CeligoWriteUnclearError:
+        """Return the error for a write whose lost answer looking cannot resolve (``check``: what to look at).
+
+        Its ``__cause__`` is ``lost``, the error that lost the answer.
+        """
+        error = CeligoWriteUnclearError(
+            status=getattr(lost, "status", 0),
+            method=getattr(lost, "method", ""),
+            path=getattr(lost, "path", ""),
+            code="answer_lost",
+            message=f"the answer was lost ({lost}) and {what} may have happened; it was not sent again",
+            hint=check,
+        )
+        error.__cause__ = lost
+        return error
+
+    def _gone(self, path: str, description: str) -> Look:
+        """Return the look of a delete: ``Found(True)`` once ``GET path`` answers 404, None while it exists."""
+
+        def look(lost: BaseException) -> Found[bool] | None:
+            try:
+                self.request("GET", path)
+            except CeligoNotFoundError:
+                return Found(True, description)
+            return None
+
+        return look
+
+    def _new_named(
+        self,
+        kind: ResourceType,
+        name: str | None,
+        integration_id: Any,
+        before: set[str],
+        what: str,
+        lost: BaseException,
+    ) -> dict[str, Any] | None:
+        """Return the one resource named ``name`` (in ``integration_id``) whose id is not in ``before``, or None.
+
+        Raises CeligoWriteUnclearError without a name to look for, or when several such resources exist.
+        """
+        listing = f"GET /v1{kind.path}"
+        if not name:
+            raise self._unclear(
+                lost,
+                what,
+                f"it had no name to look it up by: look for {kind.a_singular} created just now ({listing}) before "
+                "doing it again, and give it a name next time so that a lost answer can be resolved",
+            )
+        fresh = [
+            item
+            for item in self.find_resources_by_name(kind, name, integration_id=integration_id)
+            if str(item.get("_id")) not in before
+        ]
+        if len(fresh) > 1:
+            ids = ", ".join(str(item.get("_id")) for item in fresh)
+            raise self._unclear(
+                lost,
+                what,
+                f"{len(fresh)} {kind.value} named {name!r} appeared since ({ids}); keep the right one and delete the "
+                "others",
+            )
+        return fresh[0] if fresh else None
 
     # -- read ---------------------------------------------------------------------------------------------
 
@@ -146,7 +277,12 @@ class ResourceMethods:
         ``_integrationId`` when the body has one): ``if_exists="fail"`` raises, ``"return"`` returns the
         existing one, ``"create"`` creates another.
 
+        When the answer may have been lost (see the module), the resources with that name are listed again and
+        a new one (not among those listed before sending) is returned instead of creating a second.
+
         :raises CeligoConfigError: for a bad body, an existing name, or a masked secret in the body.
+        :raises CeligoWriteUnclearError: when the answer was lost and the body has no name to look for (the
+            create may have happened; it was not sent again), or several new resources have the name.
         :raises CeligoApiError: integrator.io's refusal (e.g. 422 with its validation message).
         """
         kind = as_resource_type(resource_type)
@@ -154,21 +290,32 @@ class ResourceMethods:
         refuse_masked(document, "the body")
         if if_exists not in ("fail", "return", "create"):
             raise CeligoConfigError(f"if_exists must be 'fail', 'return' or 'create', got {if_exists!r}")
-        name = document.get("name")
-        if if_exists != "create" and isinstance(name, str) and name:
-            existing = self.find_resources_by_name(kind, name, integration_id=document.get("_integrationId"))
+        name = document.get("name") if isinstance(document.get("name"), str) and document.get("name") else None
+        scope = document.get("_integrationId")
+        before: set[str] = set()
+        if name is not None:  # also with if_exists="create": a lost answer's resource is told from these
+            existing = self.find_resources_by_name(kind, name, integration_id=scope)
             if existing and if_exists == "return":
                 self.log.info(
-                    "A %s named %r already exists (%s); returning it", kind.singular, name, existing[0]["_id"]
+                    "%s named %r already exists (%s); returning it",
+                    kind.a_singular.capitalize(),
+                    name,
+                    existing[0]["_id"],
                 )
                 return existing[0]
-            if existing:
+            if existing and if_exists == "fail":
                 ids = ", ".join(str(item.get("_id")) for item in existing)
                 raise CeligoConfigError(
-                    f"a {kind.singular} named {name!r} already exists ({ids}); refusing to create a duplicate. "
+                    f"{kind.a_singular} named {name!r} already exists ({ids}); refusing to create a duplicate. "
                     "Use if_exists='return' to reuse it, or update it instead."
                 )
-        created = self.request("POST", kind.path, json=document)
+            before = {str(item.get("_id")) for item in existing}
+
+        def look(lost: BaseException) -> Found[dict[str, Any]] | None:
+            found = self._new_named(kind, name, scope, before, f"creating {kind.a_singular}", lost)
+            return None if found is None else Found(found, f"{kind.a_singular} named {name!r} ({found.get('_id')})")
+
+        created = self._write("POST", kind.path, json=document, look=look)
         self.log.info("Created %s %s", kind.singular, created.get("_id") if isinstance(created, Mapping) else "?")
         return created
 
@@ -284,14 +431,18 @@ class ResourceMethods:
     def delete_resource(self, resource_type: ResourceType | str, resource_id: str, *, missing_ok: bool = False) -> bool:
         """Delete a resource (it goes to the recycle bin); return True, or False when it was already gone.
 
+        After an answer that may have been lost, the resource is read: when it is gone the delete is done (True).
+
         :raises CeligoNotFoundError: when it does not exist and ``missing_ok`` is False.
         """
         kind = as_resource_type(resource_type)
         rid = check_id(resource_id, f"{kind.singular} id")
+        path = f"{kind.path}/{rid}"
         try:
-            self.request(
+            self._write(
                 "DELETE",
-                f"{kind.path}/{rid}",
+                path,
+                look=self._gone(path, f"{kind.singular} {rid} is gone"),
                 not_found=f"{kind.singular} {rid} does not exist, so it cannot be deleted",
             )
         except CeligoNotFoundError:
@@ -359,8 +510,14 @@ class ResourceMethods:
         to reuse a connection); if the source cannot be read, integrator.io does the check. A flow clone
         needs ``integration_id``, the integration that receives it. ``extra`` adds clone-body fields.
 
+        With a ``name``, an answer that may have been lost is resolved by looking for a new resource of that
+        name (among the integration's, for a flow), which is summarised instead of cloning again; the resources
+        with that name are listed before sending, to tell the clone from them.
+
         :raises CeligoConfigError: for unmapped connections (nothing is created), bad ids, a missing
-            ``integration_id``.
+            ``integration_id``, or an answer whose ids are malformed.
+        :raises CeligoWriteUnclearError: when the answer was lost and there is no ``name`` to look for (the
+            clone may have happened; it was not sent again), or several new resources have the name.
         :raises CeligoApiError: integrator.io's refusal (e.g. 400 ``invalid_connectionMap``).
         """
         kind = _cloneable(resource_type)
@@ -380,8 +537,27 @@ class ResourceMethods:
             body["sandbox"] = bool(sandbox)
         if integration_id:
             body["_integrationId"] = check_id(integration_id, "integration id")
-        answer = self.request("POST", f"{kind.path}/{sid}/clone", json=body)
-        summary = clone_summary(kind, answer, body.get("_integrationId"))
+        target = body.get("_integrationId")
+        scope = None if kind is ResourceType.INTEGRATIONS else target
+        before = (
+            {str(i.get("_id")) for i in self.find_resources_by_name(kind, name, integration_id=scope)}
+            if name
+            else set()
+        )
+
+        def look(lost: BaseException) -> Found[list[dict[str, Any]]] | None:
+            found = self._new_named(kind, name, scope, before, f"cloning {kind.singular} {sid}", lost)
+            if found is None:
+                return None
+            return Found(
+                self._clone_manifest(kind, found), f"the clone, {kind.a_singular} named {name!r} ({found.get('_id')})"
+            )
+
+        answer = self._write("POST", f"{kind.path}/{sid}/clone", json=body, look=look)
+        summary = clone_summary(kind, answer, target)
+        if summary["integration_id"] is not None:
+            summary["integration_id"] = check_id(summary["integration_id"], "_integrationId of the clone answer")
+        summary["flow_ids"] = [check_id(f, "flow _id of the clone answer") for f in summary["flow_ids"]]
         self.log.info(
             "Cloned %s %s: %d resource(s) created, flows %s",
             kind.singular,
@@ -390,6 +566,23 @@ class ResourceMethods:
             summary["flow_ids"],
         )
         return summary
+
+    def _clone_manifest(self, kind: ResourceType, clone: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Return the manifest ``[{"model", "_id", "name"}]`` of a clone found after a lost answer.
+
+        The clone itself, with, for an integration, its flows, and for an integration or a flow, their exports
+        and imports (read from integrator.io).
+        """
+        found: list[tuple[ResourceType, Mapping[str, Any]]] = [(kind, clone)]
+        flows: list[Mapping[str, Any]] = []
+        if kind is ResourceType.INTEGRATIONS:
+            flows = list(self.iter_resources(ResourceType.FLOWS, integration_id=str(clone.get("_id"))))
+            found.extend((ResourceType.FLOWS, flow) for flow in flows)
+        elif kind is ResourceType.FLOWS:
+            flows = [clone]
+        for step_kind, step_id in sorted({step for flow in flows for step in flow_steps(flow)}):
+            found.append((step_kind, self.get_resource(step_kind, step_id)))
+        return [{"model": k.model, "_id": doc.get("_id"), "name": doc.get("name")} for k, doc in found]
 
     def _require_mapped_connections(self, kind: ResourceType, source_id: str, mapping: Mapping[str, str]) -> None:
         try:
@@ -407,26 +600,26 @@ class ResourceMethods:
             )
 
     def _describe_connection(self, connection_id: str) -> str:
-        try:
-            name = self.request("GET", f"/connections/{connection_id}").get("name")
-        except (CeligoApiError, AttributeError):
-            return connection_id
+        try:  # the id comes from an answer: only a well-formed one goes into a path
+            name = self.request("GET", f"/connections/{check_id(connection_id, 'connection id')}").get("name")
+        except (CeligoApiError, CeligoConfigError, AttributeError):
+            return str(connection_id)
         return f"{connection_id} ({name!r})" if name else connection_id
 
     # -- state (key-value store) --------------------------------------------------------------------------
 
-    def _state_path(self, resource_type: ResourceType | str | None, resource_id: str | None, key: str | None) -> str:
+    def _state_base(self, resource_type: ResourceType | str | None, resource_id: str | None) -> str:
+        """Return ``/state`` or ``/<type>/<id>/state``; raises CeligoConfigError for a bad type or id."""
         if (resource_type is None) != (resource_id is None):
             raise CeligoConfigError("per-resource state needs both resource_type and resource_id")
-        base = "/state"
         if resource_type is not None and resource_id is not None:
             kind = as_resource_type(resource_type)
-            base = f"{kind.path}/{check_id(resource_id, f'{kind.singular} id')}/state"
-        if key is None:
-            return base
-        if not isinstance(key, str) or not key:
-            raise CeligoConfigError(f"a state key must be a non-empty string, got {key!r}")
-        return f"{base}/{quote(key, safe='')}"
+            return f"{kind.path}/{check_id(resource_id, f'{kind.singular} id')}/state"
+        return "/state"
+
+    def _state_path(self, resource_type: ResourceType | str | None, resource_id: str | None, key: Any) -> str:
+        """Return the path of one state key; raises CeligoConfigError for a key that could leave its segment."""
+        return f"{self._state_base(resource_type, resource_id)}/{path_segment(key, 'a state key', STATE_KEY_FIX)}"
 
     def get_state(
         self,
@@ -439,14 +632,15 @@ class ResourceMethods:
         """Return the value stored under a state key (global, or per resource), or None if missing and allowed.
 
         :raises CeligoNotFoundError: when the key is missing and ``missing_ok`` is False.
+        :raises CeligoConfigError: for a key that is not a non-empty string, or is ``.`` or ``..``.
         """
         path = self._state_path(resource_type, resource_id, key)
         try:
             return self.request("GET", path, not_found=f"state key {key!r} is not set")
-        except CeligoNotFoundError:
+        except CeligoNotFoundError as error:
             if missing_ok:
                 return None
-            raise
+            raise error.with_hint("pass missing_ok=True to get None instead of an error") from None
 
     def put_state(
         self,
@@ -456,7 +650,10 @@ class ResourceMethods:
         resource_type: ResourceType | str | None = None,
         resource_id: str | None = None,
     ) -> None:
-        """Store a JSON value under a state key (global, or per resource), replacing any previous value."""
+        """Store a JSON value under a state key (global, or per resource), replacing any previous value.
+
+        :raises CeligoConfigError: for a key that is not a non-empty string, or is ``.`` or ``..``.
+        """
         self.request("PUT", self._state_path(resource_type, resource_id, key), json=value)
 
     def delete_state(
@@ -469,25 +666,30 @@ class ResourceMethods:
     ) -> bool:
         """Delete a state key; return True, or False when it was not set and ``missing_ok`` is True.
 
+        After an answer that may have been lost, the key is read: when it is gone the delete is done (True).
+
         :raises CeligoNotFoundError: when it is not set and ``missing_ok`` is False.
+        :raises CeligoConfigError: for a key that is not a non-empty string, or is ``.`` or ``..``.
         """
+        path = self._state_path(resource_type, resource_id, key)
         try:
-            self.request(
+            self._write(
                 "DELETE",
-                self._state_path(resource_type, resource_id, key),
+                path,
+                look=self._gone(path, f"state key {key!r} is gone"),
                 not_found=f"state key {key!r} is not set, so it cannot be deleted",
             )
-        except CeligoNotFoundError:
+        except CeligoNotFoundError as error:
             if missing_ok:
                 return False
-            raise
+            raise error.with_hint("pass missing_ok=True to get False instead of an error") from None
         return True
 
     def list_state_keys(
         self, *, resource_type: ResourceType | str | None = None, resource_id: str | None = None
     ) -> list[str]:
         """Return the state keys (global, or per resource)."""
-        answer = self.request("GET", self._state_path(resource_type, resource_id, None))
+        answer = self.request("GET", self._state_base(resource_type, resource_id))
         keys = answer.get("keys") if isinstance(answer, Mapping) else answer
         return [str(key) for key in keys or []]
 
@@ -572,7 +774,13 @@ class ResourceMethods:
     def retry_step_errors(self, flow_id: str, step_id: str, retry_data_keys: Iterable[str] | None = None) -> list[str]:
         """Retry a flow step's errors in batches of 1000; return the ids of the retry jobs integrator.io reports.
 
-        ``retry_data_keys`` defaults to every open error of the step that has one.
+        ``retry_data_keys`` defaults to every open error of the step that has one. Sending a retry twice would
+        process the records twice, so integrator.io's time is read first (``run_marker``) and, after an answer
+        that may have been lost, the batch's retry job is looked for among the step's retry jobs created since
+        (other than this call's earlier batches): one is adopted, none means the batch is sent again.
+
+        :raises CeligoWriteUnclearError: when, after a lost answer, several retry jobs of the step appeared.
+        :raises CeligoConfigError: for bad ids, or a malformed ``_jobId`` in an answer.
         """
         fid, sid = check_id(flow_id, "flow id"), check_id(step_id, "step id")
         if retry_data_keys is None:
@@ -580,14 +788,45 @@ class ResourceMethods:
             keys = [e["retryDataKey"] for e in errors if isinstance(e, Mapping) and e.get("retryDataKey")]
         else:
             keys = as_key_list(retry_data_keys, "retry_data_keys")
+        if not keys:
+            self.log.info("Flow %s step %s has no errors to retry", fid, sid)
+            return []
+        since = self.run_marker(fid)
         job_ids: list[str] = []
         for batch in batches(keys):
-            answer = self.request("POST", f"/flows/{fid}/{sid}/retry", json={"retryDataKeys": batch})
+            look = self._retry_job_look(fid, sid, since, frozenset(job_ids))
+            answer = self._write("POST", f"/flows/{fid}/{sid}/retry", json={"retryDataKeys": batch}, look=look)
             job_id = (answer.get("_jobId") or answer.get("_id")) if isinstance(answer, Mapping) else None
             if isinstance(job_id, str):
-                job_ids.append(job_id)
+                job_ids.append(check_id(job_id, "_jobId of the retry answer"))
         self.log.info("Retried %d error(s) of flow %s step %s; retry jobs: %s", len(keys), fid, sid, job_ids)
         return job_ids
+
+    def _retry_job_look(self, flow_id: str, step_id: str, since: datetime, known: frozenset[str]) -> Look:
+        """Return the look of a retry request: the one retry job of the step created since ``since``, not in ``known``.
+
+        Raises CeligoWriteUnclearError when there are several.
+        """
+
+        def look(lost: BaseException) -> Found[dict[str, Any]] | None:
+            jobs = [
+                job
+                for job in self.iter_jobs(_flowId=flow_id, type="retry", createdAt_gte=iso_millis(since))
+                if step_id in (job.get("_exportId"), job.get("_importId")) and job.get("_id") not in known
+            ]
+            if len(jobs) > 1:
+                ids = ", ".join(str(job.get("_id")) for job in jobs)
+                raise self._unclear(
+                    lost,
+                    f"retrying errors of flow {flow_id} step {step_id}",
+                    f"{len(jobs)} retry jobs of the step were created since the request ({ids}); check which retried "
+                    "the errors before retrying them again",
+                )
+            if not jobs:
+                return None
+            return Found({"_jobId": jobs[0].get("_id")}, f"retry job {jobs[0].get('_id')}")
+
+        return look
 
     def resolve_step_errors(self, flow_id: str, step_id: str, error_ids: Iterable[str] | None = None) -> int:
         """Mark a flow step's errors resolved in batches of 1000; return how many were sent.
@@ -614,14 +853,27 @@ class ResourceMethods:
     def restore_resource(self, resource_type: ResourceType | str, resource_id: str) -> Any:
         """Restore a deleted resource and what was deleted with it; return integrator.io's answer.
 
+        After an answer that may have been lost, the resource is read: when it is back, the restore is done and
+        ``[{"model", "_id", "name"}]`` of that resource is returned in place of the lost answer.
+
         :raises CeligoNotFoundError: when it is not in the recycle bin.
         """
         kind = as_resource_type(resource_type)
         rid = check_id(resource_id, f"{kind.singular} id")
-        answer = self.request(
+
+        def look(lost: BaseException) -> Found[list[dict[str, Any]]] | None:
+            try:
+                doc = self.request("GET", f"{kind.path}/{rid}")
+            except CeligoNotFoundError:
+                return None
+            name = doc.get("name") if isinstance(doc, Mapping) else None
+            return Found([{"model": kind.model, "_id": rid, "name": name}], f"{kind.singular} {rid} restored")
+
+        answer = self._write(
             "POST",
             f"/recycleBinTTL/{kind.value}/{rid}/doCascadeRestore",
             json={},
+            look=look,
             not_found=f"{kind.singular} {rid} is not in the recycle bin",
         )
         self.log.info("Restored %s %s from the recycle bin", kind.singular, rid)

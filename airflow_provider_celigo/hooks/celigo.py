@@ -33,7 +33,7 @@ from airflow_provider_celigo.exceptions import CeligoApiError, CeligoError, Celi
 from airflow_provider_celigo.hooks._resources import ResourceMethods
 from airflow_provider_celigo.hooks._transport.clients import auth_headers, mask_token, redact, shared_ssl_context
 from airflow_provider_celigo.hooks._transport.deadline import Deadline, DeadlineAdapter, within
-from airflow_provider_celigo.hooks._transport.limits import async_limiter, thread_limiter
+from airflow_provider_celigo.hooks._transport.limits import call_limiter
 from airflow_provider_celigo.hooks._transport.pacing import pacer_for, pacing_enabled
 from airflow_provider_celigo.hooks._transport.paging import PageTrail, next_link, page_key
 from airflow_provider_celigo.hooks._transport.responses import (
@@ -155,7 +155,7 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
         """
         settings = self.settings
         path = display_path(settings, url)
-        limiter = thread_limiter(settings.concurrency_owner, settings.concurrency_level)
+        limiter = call_limiter(settings.concurrency_owner, settings.concurrency_level)
         if pacing_enabled():
             pacer_for(settings.concurrency_owner).wait()
         started = time.monotonic()
@@ -554,7 +554,7 @@ class CeligoAsyncHook(_CeligoHookBase):
         path = display_path(settings, url)
         if pacing_enabled():
             await pacer_for(settings.concurrency_owner).wait_async()
-        async with async_limiter(settings.concurrency_owner, settings.concurrency_level):
+        async with call_limiter(settings.concurrency_owner, settings.concurrency_level):
             try:
                 # httpx's timeout bounds each read; this bounds the whole exchange, connect to last byte.
                 response = await asyncio.wait_for(

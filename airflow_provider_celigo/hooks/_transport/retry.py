@@ -4,15 +4,20 @@ Connection errors, timeouts, HTTP 5xx and 429 are retried; other 4xx are not. A 
 header (on a 429 or a 5xx) is honoured, capped by the connection's ``max_retry_wait``; without one (or with
 a negative or unreadable one) the wait grows exponentially with jitter. ``retrying`` builds the policy for
 one call of either hook.
+
+A write that must not happen twice is sent with ``send_or_look``: after a failure that may have reached the
+handler (``may_have_reached_the_handler``), it looks for the write's effect before sending it again.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal, overload
+from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 import tenacity
 from tenacity import RetryCallState
@@ -56,11 +61,46 @@ def parse_retry_after(value: str | None) -> float | None:
 def may_have_reached_the_handler(error: BaseException) -> bool:
     """True when a failed request may still have been carried out: its answer, not the request, was lost.
 
-    429 and 503 are refusals before any work; a dropped connection, a timeout or a 500/502/504 are not.
+    429 and 503 are refusals before any work, and so is a connection that was never established (refused,
+    unknown host, connect timeout); a dropped connection, a timeout or a 500/502/504 are not.
     """
     if isinstance(error, TransportError):
-        return True
+        return not never_connected(error)
     return isinstance(error, RetryableResponse) and error.status not in (429, 503)
+
+
+def _connect_failures() -> tuple[type[BaseException], ...]:
+    """Return the exception types that mean "no connection was made", from the HTTP libraries loaded so far."""
+    found: list[type[BaseException]] = [ConnectionRefusedError]
+    urllib3 = sys.modules.get("urllib3.exceptions")
+    if urllib3 is not None:  # NewConnectionError (refused, unknown host) is a ConnectTimeoutError
+        found.append(urllib3.ConnectTimeoutError)
+    requests = sys.modules.get("requests.exceptions")
+    if requests is not None:
+        found.append(requests.ConnectTimeout)
+    httpx = sys.modules.get("httpx")
+    if httpx is not None:
+        found.extend((httpx.ConnectError, httpx.ConnectTimeout))
+    return tuple(found)
+
+
+def never_connected(error: BaseException) -> bool:
+    """True when the errors behind ``error`` (causes, contexts, reasons) show no connection was ever made.
+
+    Such a request was not sent, so it cannot have been carried out. Never raises.
+    """
+    failures = _connect_failures()
+    seen: set[int] = set()
+    pending: list[Any] = [error]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, failures):
+            return True
+        pending.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
+    return False
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -124,3 +164,61 @@ def retrying(
     if async_:
         return tenacity.AsyncRetrying(**policy, before_sleep=before_sleep)
     return tenacity.Retrying(**policy, before_sleep=before_sleep)
+
+
+T = TypeVar("T")
+
+
+class _Warns(Protocol):
+    """A logger: what ``send_or_look`` needs of one."""
+
+    def warning(self, msg: str, /, *args: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Found(Generic[T]):
+    """What looking found after a lost answer: the write's outcome, and what it is, for the log."""
+
+    value: T
+    description: str
+
+
+def send_or_look(
+    policy: tenacity.Retrying,
+    send: Callable[[], T],
+    look: Callable[[BaseException], Found[T] | None],
+    *,
+    what: str,
+    log: _Warns,
+) -> T:
+    """Send a write under ``policy``; after an answer that may have been lost, look before sending it again.
+
+    Once an attempt fails in a way that may have reached the handler (``may_have_reached_the_handler``),
+    every later attempt first calls ``look`` with that error: a ``Found`` means the write was carried out
+    (its value is returned, and a warning naming ``what``, e.g. ``POST /v1/exports``, says so); None means
+    it was not, and ``send`` runs again. Refusals before the handler (429, 503, no connection) are simply
+    sent again.
+
+    Returns what ``send`` or ``look`` gave. Raises the last error when the retries run out, and whatever
+    ``look`` raises (``CeligoWriteUnclearError`` when looking cannot tell; a failed lookup is retried).
+    """
+    lost: BaseException | None = None
+    for attempt in policy:
+        with attempt:
+            if lost is not None:
+                found = look(lost)
+                if found is not None:
+                    log.warning(
+                        "The answer to %s was lost (%s), but it was carried out: found %s; not sending it again",
+                        what,
+                        lost,
+                        found.description,
+                    )
+                    return found.value
+            try:
+                return send()
+            except Exception as error:
+                if may_have_reached_the_handler(error):
+                    lost = error
+                raise
+    raise AssertionError("unreachable: the policy re-raises the last error")  # pragma: no cover

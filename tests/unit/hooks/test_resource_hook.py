@@ -448,6 +448,7 @@ def test_clone_sends_the_map_and_summarises_the_manifest(hook: CeligoHook, reque
             {"model": "Export", "_id": "c" * 24},
         ],
     )
+    requests_mock.get(f"{API}/integrations", json=[])  # a named clone first lists the integrations of that name
     mapping = {CONN_A: "d" * 24, CONN_B: "e" * 24, CONN_C: CONN_C}
     result = hook.clone_resource("integrations", INTEGRATION, name="Acme", connection_map=mapping, tag="acme")
     assert result["integration_id"] == new_integration
@@ -600,8 +601,10 @@ def test_retry_defaults_to_every_open_error(hook: CeligoHook, requests_mock: rm.
             {"json": {"errors": errors[1000:]}},
         ],
     )
-    requests_mock.post(f"{API}/flows/{FLOW}/{EXPORT}/retry", json={"_jobId": "j"})
-    assert hook.retry_step_errors(FLOW, EXPORT) == ["j", "j"]
+    job = "6650f1000000000000000001"
+    requests_mock.get(f"{API}/flows/{FLOW}", json={"_id": FLOW})  # integrator.io's time, read before retrying
+    requests_mock.post(f"{API}/flows/{FLOW}/{EXPORT}/retry", json={"_jobId": job})
+    assert hook.retry_step_errors(FLOW, EXPORT) == [job, job]
     posts = sent(requests_mock, "POST")
     assert [len(p.json()["retryDataKeys"]) for p in posts] == [1000, 500]
 

@@ -56,6 +56,8 @@ def template(requests_mock: rm.Mocker) -> rm.Mocker:
             {"model": "Flow", "_id": NEW_FLOW_2, "name": "Orders"},
         ],
     )
+    # A named clone lists the integrations of that name first: they tell a lost answer's clone from them.
+    requests_mock.get(f"{API}/integrations", json=[])
     requests_mock.patch(f"{API}/flows/{NEW_FLOW_1}", status_code=204)
     requests_mock.patch(f"{API}/flows/{NEW_FLOW_2}", status_code=204)
     return requests_mock

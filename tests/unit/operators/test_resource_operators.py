@@ -196,9 +196,11 @@ def test_ping_returns_the_result_when_online(requests_mock: rm.Mocker) -> None:
 
 
 def test_retry_and_resolve_operators(requests_mock: rm.Mocker) -> None:
-    requests_mock.post(f"{API}/flows/{FLOW}/{EXPORT}/retry", json={"_jobId": "j1"})
+    job = "6650f1000000000000000001"
+    requests_mock.get(f"{API}/flows/{FLOW}", json={"_id": FLOW})  # integrator.io's time, read before retrying
+    requests_mock.post(f"{API}/flows/{FLOW}/{EXPORT}/retry", json={"_jobId": job})
     retry = CeligoRetryFlowErrorsOperator(task_id="r", flow_id=FLOW, step_id=EXPORT, retry_data_keys=["k1", "k2"])
-    assert run(retry) == ["j1"]
+    assert run(retry) == [job]
     assert requests_mock.last_request.json() == {"retryDataKeys": ["k1", "k2"]}
     requests_mock.get(f"{API}/flows/{FLOW}/{EXPORT}/errors", json={"errors": [{"errorId": "e1"}, {"errorId": "e2"}]})
     requests_mock.put(f"{API}/flows/{FLOW}/{EXPORT}/resolved", status_code=204)
