@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from airflow_compat import AIRFLOW_VERSION
 
 from airflow_provider_celigo.testing.dags import AirflowHome, DagTestResult
 from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
@@ -27,6 +28,10 @@ pytestmark = pytest.mark.e2e
 def assert_token_absent(home: AirflowHome, emulator: EmulatorServer) -> None:
     text = home.all_logs_text()
     assert "Celigo job" in text  # the scan covers real task output
+    if AIRFLOW_VERSION < (3, 1):
+        # Airflow 3.0's in-process supervisor (``airflow dags test`` only) logs every request it relays at debug,
+        # the provider's MaskSecret(value=<token>) included; nothing else may show the token.
+        text = "\n".join(line for line in text.splitlines() if "msg=MaskSecret(value=" not in line)
     assert emulator.token not in text
 
 
@@ -62,13 +67,13 @@ def test_run_flows_dag(celigo_home: AirflowHome, emulator: EmulatorServer) -> No
     }
 
     orders = result.xcom("run_orders")
-    assert orders["status"] == "completed" and orders["num_success"] == 120, info
+    assert orders["status"] == "completed" and orders["num_success"] == 240, info  # 120 exported + 120 imported
     assert result.xcom("run_orders", "celigo_job_id") == orders["job_id"]
     assert result.xcom("run_orders", "celigo_job_url") == (
         f"https://integrator.io/integrations/{DEMO_IDS['integration_shop']}/flowBuilder/{DEMO_IDS['flow_orders']}"
     )
     assert result.xcom("run_orders", "_link_CeligoJobLink") == result.xcom("run_orders", "celigo_job_url")
-    assert f"Celigo job {orders['job_id']}: completed, 120 ok / 0 errors / 0 ignored" in result.log("run_orders")
+    assert f"Celigo job {orders['job_id']}: completed, 240 ok / 0 errors / 0 ignored" in result.log("run_orders")
 
     customers_log = result.log("run_customers_deferred")
     assert "[DAG TEST] running trigger in line" in customers_log, info
@@ -103,7 +108,10 @@ def test_retry_reattaches_instead_of_running_twice(celigo_home: AirflowHome, emu
     assert emulator.admin.runs() == {DEMO_IDS["flow_inventory"]: 1}
     assert "simulated worker loss" in task.log
     assert "Try 2: reattaching to Celigo job" in task.log
-    assert "No task state store" not in task.log  # the job id came from the task state store, not a search
+    if AIRFLOW_VERSION >= (3, 3):
+        assert "No task state store" not in task.log  # the job id came from the task state store, not a search
+    else:  # the task state store came with 3.3: the job was found through the API
+        assert "No task state store" in task.log
     job_id = task.xcoms["celigo_job_id"]
     assert task.xcoms["return_value"]["job_id"] == job_id
     assert job_of(emulator, job_id)["status"] == "completed"

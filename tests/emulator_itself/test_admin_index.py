@@ -23,6 +23,12 @@ def test_index_lists_every_admin_route_with_a_description(server: EmulatorServer
     }
     assert set(listed) == expected
     assert {("POST", "/_emulator/reset"), ("PUT", "/_emulator/faults"), ("GET", "/_emulator/docs")} <= set(listed)
+    job_model = {
+        ("GET", "/_emulator/flow-runs"),
+        ("POST", "/_emulator/flows/{flow_id}/run"),
+        ("POST", "/_emulator/clock/advance"),
+    }
+    assert job_model <= set(listed)
     for (method, path), description in listed.items():
         assert description and "\n" not in description and "``" not in description, (method, path)
     assert listed[("GET", "/_emulator/health")] == 'Return {"ok": true}.'

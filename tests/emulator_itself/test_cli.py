@@ -100,7 +100,7 @@ def test_list_seed_prints_every_demo_id_and_exits() -> None:
     assert "serving" not in out and DEFAULT_TOKEN in out
     for key, resource_id in DEMO_IDS.items():
         assert re.search(rf"^{key}\s+{resource_id}\s", out, re.MULTILINE), key
-    for title in ("Integrations (3)", "Flows (14)", "Connections (6)", "Exports (14)", "Imports (16)"):
+    for title in ("Integrations (4)", "Flows (17)", "Connections (6)", "Exports (19)", "Imports (20)"):
         assert title in out, title
 
 

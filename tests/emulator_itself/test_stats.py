@@ -16,6 +16,8 @@ def test_peak_running_jobs_per_account_and_connection(api: Api, admin: EmulatorA
         admin.set_scenario(flow, **LONG)
     jobs = [api.run(flow) for flow in flows]
     queued = api.run(DEMO_IDS["flow_orders"])  # waits behind the first Orders run: not running
+    for job in jobs:
+        api.wait_job(job, {"running"})
     stats = admin.stats()
     assert stats["running_jobs_now"] == 3
     peaks = stats["peak_running_jobs"]
@@ -33,13 +35,13 @@ def test_peak_running_jobs_per_account_and_connection(api: Api, admin: EmulatorA
 
     admin.reset_stats()
     assert admin.stats()["peak_running_jobs"] == {"account": {}, "connection": {}}
-    api.run(DEMO_IDS["flow_onboarding_orders"])
+    api.wait_job(api.run(DEMO_IDS["flow_onboarding_orders"]), {"running"})
     assert admin.stats()["peak_running_jobs"]["account"] == {"default": 1}
 
 
 def test_jobs_running_across_a_stats_reset_still_count(api: Api, admin: EmulatorAdmin) -> None:
     admin.set_scenario(DEMO_IDS["flow_orders"], **LONG)
-    api.run(DEMO_IDS["flow_orders"])
+    api.wait_job(api.run(DEMO_IDS["flow_orders"]), {"running"})
     admin.reset_stats()
     assert admin.stats()["peak_running_jobs"]["account"] == {"default": 1}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -12,9 +12,17 @@ from .body import read_json, read_object
 from .deps import emulator_of
 from .errors import ApiError
 from .faults import FaultPlanError
+from .runs import StartedBy, StoreFlows
+
+
+def _attach_flows(request: Request) -> None:
+    """Let the job engine find flows for chained and scheduled runs (see JobEngine.attach)."""
+    emulator = emulator_of(request)
+    emulator.jobs.attach(StoreFlows(emulator))
+
 
 PREFIX = "/_emulator"
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, dependencies=[Depends(_attach_flows)])
 
 # Admin pages FastAPI itself serves (their endpoints carry no docstring to describe them).
 _BUILT_IN = {
@@ -77,6 +85,8 @@ async def seed(request: Request) -> JSONResponse:
         raise ApiError(422, "unknown_seed", f"Unknown seed {exc}.", "seed") from None
     except ValueError as exc:
         raise ApiError(422, "invalid_seed", str(exc)) from None
+    emulator = emulator_of(request)
+    emulator.jobs.catch_up(emulator.now())  # schedules of the seeded flows count from now
     return JSONResponse({"loaded": loaded})
 
 
@@ -154,6 +164,48 @@ async def clear_requests(request: Request) -> Response:
 async def runs(request: Request) -> JSONResponse:
     """Return ``{flowId: number of POST /run that created a job}``."""
     return JSONResponse(dict(emulator_of(request).jobs.run_counts))
+
+
+@router.get("/flow-runs")
+async def flow_runs(request: Request) -> JSONResponse:
+    """Return every run, oldest first: who started it (api, chain, schedule), its flow jobs, what it chained."""
+    emulator = emulator_of(request)
+    return JSONResponse({"runs": emulator.jobs.run_log(emulator.now()), "skipped": emulator.jobs.skipped})
+
+
+@router.post("/flows/{flow_id}/run")
+async def run_as_schedule(flow_id: str, request: Request) -> JSONResponse:
+    """Start a run as integrator.io's own schedule would (``{"account"?}``); 200 ``{runId, _jobIds}``.
+
+    Not counted in ``/_emulator/runs`` (POST /run calls only); 404 for an unknown flow, 422 ``flow_disabled``.
+    """
+    emulator = emulator_of(request)
+    body = await read_json(request, required=False) or {}
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid_body", "The body must be a JSON object.", "body")
+    account = body.get("account") or emulator.config.default_account
+    store = emulator.accounts.get(account)
+    flow = store.get("flows", flow_id) if store is not None else None
+    if flow is None:
+        raise ApiError(404, "not_found", f"Flow {flow_id} not found in account {account!r}.")
+    if flow.get("disabled"):
+        raise ApiError(422, "flow_disabled", f"Flow {flow_id} is disabled: a schedule does not run it.")
+    run = emulator.jobs.start_run_as_integrator(account, flow_id, StartedBy("schedule"), emulator.now())
+    assert run is not None
+    return JSONResponse({"runId": run.id, "_jobIds": [job.id for job in run.jobs]})
+
+
+@router.post("/clock/advance")
+async def advance_clock(request: Request) -> JSONResponse:
+    """Jump the emulated clock forward by ``{"seconds": n}`` (schedules fire, runs progress); return ``{"now"}``."""
+    emulator = emulator_of(request)
+    seconds = (await read_object(request)).get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise ApiError(422, "invalid_field", "seconds must be a number >= 0.", "seconds")
+    emulator.jobs.catch_up(emulator.now())
+    emulator.clock.advance(float(seconds))
+    emulator.jobs.catch_up(emulator.now())
+    return JSONResponse({"now": emulator.now()})
 
 
 @router.get("/jobs")

@@ -10,6 +10,7 @@ from .faults import FaultInjector
 from .jobengine import JobEngine
 from .observe import InFlight, RequestLog
 from .ratelimit import RateLimiter
+from .runs import StoreFlows
 from .scenarios import DEFAULT_SCENARIO, Scenario, scenario_from
 from .seeds import named_seed
 from .store import AccountStore
@@ -21,7 +22,7 @@ class Emulator:
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
         self.clock = Clock(self.config.clock_speed)
-        self.jobs = JobEngine(self.clock, self.config)
+        self.jobs = JobEngine(self.clock, self.config, StoreFlows(self))
         self.faults = FaultInjector()
         self.limiter = RateLimiter(self.config.bucket_size, self.config.refill_per_second)
         self.log = RequestLog(self.config.request_log_size)

@@ -50,9 +50,14 @@ def connection_ids(flow: Doc, lookup: Callable[[str, str], Doc | None]) -> list[
 
     ``lookup(rtype, id)`` returns a stored export/import or None.
     """
-    found: list[str] = []
     steps = [("exports", eid) for eid in page_generator_ids(flow)]
     steps += [("imports" if kind == "import" else "exports", sid) for kind, sid in processor_steps(flow)]
+    return step_connections(steps, lookup)
+
+
+def step_connections(steps: list[tuple[str, str]], lookup: Callable[[str, str], Doc | None]) -> list[str]:
+    """Return the distinct connection ids of ``(rtype, id)`` steps, in order (unknown steps skipped)."""
+    found: list[str] = []
     for rtype, step_id in steps:
         doc = lookup(rtype, step_id)
         conn = doc.get("_connectionId") if doc else None

@@ -48,17 +48,23 @@ def _resolved_count(run: FlowRun, step_id: str | None, moment: float, resolved_a
 
 
 def step_counters(run: FlowRun, step: Step, moment: float, resolved_at: ResolvedAt) -> Doc:
-    """Return the counters of one child job at ``moment``."""
+    """Return the counters of one child job at ``moment``.
+
+    The export counts the records it read as ``numSuccess``; each processor counts the records it wrote
+    (the first one loses ``scenario.errors`` of them to errors).
+    """
     scenario = run.scenario
     progress = run.progress_time(moment)
-    if step.o_index == 0:
-        done = _fraction(progress, run.start if run.start is not None else run.created, scenario.export_seconds)
+    if step.source:
+        done = _fraction(progress, run.step_begin(step), scenario.export_seconds)
         if scenario.fail:
             failed = 1 if progress >= run.export_end else 0
             return _counters(error=failed, resolved=_resolved_count(run, step.resource_id, moment, resolved_at))
         return _counters(success=_scaled(scenario.records, done), generated=_scaled(scenario.pages, done))
-    done = _fraction(progress, run.export_end, scenario.import_seconds)
-    errors = scenario.errors if step.o_index == 1 else 0
+    begin = run.step_begin(step)
+    done = _fraction(progress, begin, run.natural_end - begin)
+    first_processor = step is run.steps[1 if run.has_source else 0]
+    errors = scenario.errors if first_processor else 0
     error_count = errors if done >= 1.0 else 0
     return _counters(
         success=_scaled(scenario.records - errors, done),
@@ -70,19 +76,21 @@ def step_counters(run: FlowRun, step: Step, moment: float, resolved_at: Resolved
 
 def _step_status(run: FlowRun, step: Step, moment: float) -> tuple[str, float | None]:
     """Return a child job's status and end time (None while it runs)."""
-    step_end = run.export_end if step.o_index == 0 else run.natural_end
+    step_end = run.step_end(step)
     if run.cancel_at is not None and run.cancel_at < step_end and run.cancel_done is not None:
         return ("canceled", run.cancel_done) if moment >= run.cancel_done else ("running", None)
     if moment >= step_end:
-        return ("failed" if run.scenario.fail and step.o_index == 0 else "completed"), step_end
+        return ("failed" if run.scenario.fail and step.source else "completed"), step_end
     return "running", None
 
 
 def render_step(run: FlowRun, step: Step, moment: float, resolved_at: ResolvedAt) -> Doc:
-    """Return the child job document for ``step`` (the step must have started)."""
+    """Return the child job document for ``step`` (the step must have started).
+
+    A child that a cancel of its flow job stopped carries ``canceledBy: "system"``, as in the real records.
+    """
     status, ended = _step_status(run, step, moment)
-    begin = run.start if step.o_index == 0 else run.export_end
-    assert begin is not None
+    begin = run.step_begin(step)
     doc: Doc = {"_id": step.job_id, "type": step.kind}
     doc["_exportId" if step.kind == "export" else "_importId"] = step.resource_id
     doc["_flowJobId"] = run.id
@@ -98,13 +106,20 @@ def render_step(run: FlowRun, step: Step, moment: float, resolved_at: ResolvedAt
     doc["createdAt"] = iso(begin)
     doc["purgeAt"] = iso(begin + RETENTION_SECONDS)
     doc["lastModified"] = iso(ended if ended is not None else max(begin, run.progress_time(moment)))
-    if status == "canceled" and run.canceled_by:
-        doc["canceledBy"] = run.canceled_by
+    if status == "canceled":
+        doc["canceledBy"] = "system"
     return doc
 
 
+SUMMED = ("numError", "numResolved", "numOpenError", "numSuccess", "numExport", "numIgnore", "numPagesGenerated")
+
+
 def render_flow_run(run: FlowRun, moment: float, resolved_at: ResolvedAt) -> Doc:
-    """Return the ``type: flow`` job document at ``moment``."""
+    """Return the ``type: flow`` job document at ``moment``.
+
+    Its counters are the sums over its started children (all 152 completed real flow jobs obey this);
+    ``numPagesProcessed`` stays 0 on the flow job, as in the real records.
+    """
     status = run.status_at(moment)
     doc: Doc = {"_id": run.id, "type": "flow"}
     if run.integration_id:
@@ -116,9 +131,10 @@ def render_flow_run(run: FlowRun, moment: float, resolved_at: ResolvedAt) -> Doc
     last = run.created
     if status != "queued" and not run.canceled_queued and run.start is not None:
         doc["startedAt"] = iso(run.start)
-        if status in TERMINAL and end is not None:
+        closed = run.closed_at()
+        if status in TERMINAL and end is not None and closed is not None:
             doc["endedAt"] = iso(end)
-            last = end
+            last = closed
         else:
             last = max(run.start, run.progress_time(moment))
         doc["lastExecutedAt"] = iso(last)
@@ -127,17 +143,10 @@ def render_flow_run(run: FlowRun, moment: float, resolved_at: ResolvedAt) -> Doc
         last = run.cancel_at
     doc["status"] = status
     children = [step_counters(run, s, moment, resolved_at) for s in run.steps if run.step_started(s, moment)]
-    export_counts = children[0] if children else _counters()
-    errors = sum(c["numError"] for c in children)
-    resolved = sum(c["numResolved"] for c in children)
-    doc.update(
-        _counters(
-            success=export_counts["numSuccess"],
-            error=errors,
-            resolved=resolved,
-            generated=export_counts["numPagesGenerated"],
-        )
-    )
+    totals = _counters()
+    for name in SUMMED:
+        totals[name] = sum(c[name] for c in children)
+    doc.update(totals)
     doc["doneExporting"] = bool(children) and run.progress_time(moment) >= run.export_end
     # keep the real key order: doneExporting sits between numPagesGenerated and numPagesProcessed
     doc["numPagesProcessed"] = doc.pop("numPagesProcessed")

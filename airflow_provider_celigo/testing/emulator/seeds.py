@@ -68,6 +68,21 @@ DEMO_IDS: dict[str, str] = {
     "import_segment_wholesale": "6650d0000000000000000024",
     "import_segment_newsletter": "6650d0000000000000000025",
     "import_segment_returns": "6650d0000000000000000026",
+    # integration "Storefronts to ERP": a flow with three sources (one flow job per source and run) and a
+    # chained pair (the first flow's _runNextFlowIds starts the second when a run completes)
+    "integration_storefronts": "6650a0000000000000000004",
+    "flow_storefront_orders": "6650f0000000000000000031",
+    "flow_nightly_products": "6650f0000000000000000032",
+    "flow_nightly_prices": "6650f0000000000000000033",
+    "export_storefront_us": "6650e0000000000000000031",
+    "export_storefront_eu": "6650e0000000000000000032",
+    "export_storefront_b2b": "6650e0000000000000000033",
+    "export_nightly_products": "6650e0000000000000000034",
+    "export_nightly_prices": "6650e0000000000000000035",
+    "import_storefront_orders": "6650d0000000000000000031",
+    "import_storefront_warehouse": "6650d0000000000000000032",
+    "import_nightly_products": "6650d0000000000000000033",
+    "import_nightly_prices": "6650d0000000000000000034",
     # other resources
     "lookupcache_sku": "6650b0000000000000000001",
     "script_normalize": "6650b0000000000000000002",
@@ -313,9 +328,85 @@ def _flows_exports_imports() -> tuple[list[dict], list[dict], list[dict], dict[s
     return flows, exports, imports, scenarios
 
 
+def _export(key: str, name: str, connection: str, integration: str) -> dict[str, Any]:
+    return {
+        "_id": _I[key],
+        "name": name,
+        "_connectionId": _I[connection],
+        "_integrationId": _I[integration],
+        "adaptorType": "HTTPExport",
+    }
+
+
+def _import(key: str, name: str, connection: str, integration: str, adaptor: str) -> dict[str, Any]:
+    return {
+        "_id": _I[key],
+        "name": name,
+        "_connectionId": _I[connection],
+        "_integrationId": _I[integration],
+        "adaptorType": adaptor,
+    }
+
+
+def _storefront_flows() -> tuple[list[dict], list[dict], list[dict], dict[str, dict]]:
+    """Return the "Storefronts to ERP" flows: three sources in one flow, and a chained pair."""
+    home = "integration_storefronts"
+    exports = [
+        _export("export_storefront_us", "Get US storefront orders", "conn_shopify", home),
+        _export("export_storefront_eu", "Get EU storefront orders", "conn_acme_shopify", home),
+        _export("export_storefront_b2b", "Get B2B portal orders", "conn_shopify", home),
+        _export("export_nightly_products", "Get NetSuite products", "conn_netsuite", home),
+        _export("export_nightly_prices", "Get NetSuite price levels", "conn_netsuite", home),
+    ]
+    imports = [
+        _import("import_storefront_orders", "Create NetSuite sales orders", "conn_netsuite", home, "NetSuiteImport"),
+        _import("import_storefront_warehouse", "Load orders to warehouse", "conn_snowflake", home, "RDBMSImport"),
+        _import("import_nightly_products", "Update Shopify products", "conn_shopify", home, "HTTPImport"),
+        _import("import_nightly_prices", "Update Shopify prices", "conn_shopify", home, "HTTPImport"),
+    ]
+
+    def flow(key: str, name: str, sources: list[str], targets: list[str], **extra: Any) -> dict[str, Any]:
+        return {
+            "_id": _I[key],
+            "name": name,
+            "_integrationId": _I[home],
+            "disabled": False,
+            "pageGenerators": [{"_exportId": _I[k]} for k in sources],
+            "pageProcessors": [{"type": "import", "_importId": _I[k]} for k in targets],
+            "timezone": "America/New_York",
+            **extra,
+        }
+
+    flows = [
+        flow(
+            "flow_storefront_orders",
+            "All storefront orders to NetSuite",
+            ["export_storefront_us", "export_storefront_eu", "export_storefront_b2b"],
+            ["import_storefront_orders", "import_storefront_warehouse"],
+        ),
+        flow(
+            "flow_nightly_products",
+            "Nightly: products to Shopify",
+            ["export_nightly_products"],
+            ["import_nightly_products"],
+            _runNextFlowIds=[_I["flow_nightly_prices"]],
+        ),
+        flow("flow_nightly_prices", "Nightly: prices to Shopify", ["export_nightly_prices"], ["import_nightly_prices"]),
+    ]
+    scenarios = {
+        _I["flow_storefront_orders"]: {"export_seconds": 2, "import_seconds": 2, "records": 30, "errors": 1},
+        _I["flow_nightly_products"]: {"export_seconds": 1, "import_seconds": 2, "records": 20},
+        _I["flow_nightly_prices"]: {"export_seconds": 1, "import_seconds": 1, "records": 15},
+    }
+    return flows, exports, imports, scenarios
+
+
 def demo_dump() -> dict[str, Any]:
     """Return the ``demo`` seed as a raw dump (resource lists plus scenarios and lookup data)."""
     flows, exports, imports, scenarios = _flows_exports_imports()
+    more_flows, more_exports, more_imports, more_scenarios = _storefront_flows()
+    flows, exports, imports = flows + more_flows, exports + more_exports, imports + more_imports
+    scenarios.update(more_scenarios)
     return {
         "connections": _connections(),
         "integrations": [
@@ -341,6 +432,17 @@ def demo_dump() -> dict[str, Any]:
                 "name": "Marketing segments",
                 "description": "Warehouse customer segments tagged in Shopify",
                 "_registeredConnectionIds": [_I["conn_snowflake"], _I["conn_shopify"]],
+            },
+            {
+                "_id": _I["integration_storefronts"],
+                "name": "Storefronts to ERP",
+                "description": "Orders of three storefronts in one flow; products then prices, chained",
+                "_registeredConnectionIds": [
+                    _I["conn_shopify"],
+                    _I["conn_acme_shopify"],
+                    _I["conn_netsuite"],
+                    _I["conn_snowflake"],
+                ],
             },
         ],
         "flows": flows,

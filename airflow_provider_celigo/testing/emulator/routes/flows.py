@@ -10,8 +10,10 @@ from starlette.responses import JSONResponse, Response
 from ..body import read_json, read_object
 from ..deps import Doc, account_of, emulator_of, require_doc
 from ..errors import ApiError
-from ..flowgraph import page_generator_ids, processor_steps, step_ids
+from ..flowgraph import page_generator_ids, step_ids
 from ..ids import parse_time
+from ..paging import body_cursor_response
+from ..runs import StartedBy, StoreFlows, plan_run
 
 router = APIRouter()
 MAX_IDS = 1000
@@ -28,8 +30,12 @@ def _check_date(value: Any, field: str) -> None:
         raise ApiError(422, "invalid_field", f"{field} must be an ISO-8601 date.", field) from None
 
 
-def _run_export_id(flow: Doc, body: dict[str, Any]) -> str | None:
-    """Validate a run body and return the page generator export the job runs."""
+def _run_export_ids(flow: Doc, body: dict[str, Any]) -> list[str] | None:
+    """Validate a run body and return the ``_exportIds`` it selects (None: all page generators).
+
+    What ``_exportIds`` and ``endDate`` do on integrator.io is assumed (no source names them); see
+    the ``honour_export_ids`` setting.
+    """
     generators = page_generator_ids(flow)
     export = body.get("export")
     if export is not None and not isinstance(export, dict):
@@ -41,42 +47,42 @@ def _run_export_id(flow: Doc, body: dict[str, Any]) -> str | None:
         raise ApiError(422, "invalid_field", "runKey must be a string.", "runKey")
     chosen = body.get("_exportIds")
     if chosen is None:
-        return generators[0] if generators else None
+        return None
     if not isinstance(chosen, list) or not chosen or any(e not in generators for e in chosen):
         raise ApiError(422, "invalid_ref", "_exportIds must list page generator export ids of the flow.", "_exportIds")
-    return str(chosen[0])
+    return [str(e) for e in chosen]
 
 
 @router.post("/v1/flows/{rid}/run")
 async def run_flow(rid: str, request: Request) -> JSONResponse:
-    """Start a flow job; 201 (configurable) ``{"_jobId"}``; 422 ``flow_disabled`` for a disabled flow."""
+    """Start a run: one flow job per page generator; 201 (configurable) ``{"_jobId"}`` of the first one.
+
+    422 ``flow_disabled`` for a disabled flow is assumed (no source documents it): ``refuse_disabled_runs``.
+    """
     emulator = emulator_of(request)
+    emulator.jobs.attach(StoreFlows(emulator))
     store = account_of(request)
     flow = require_doc(store, "flows", rid)
     raw = await read_json(request, required=False)
     if raw is not None and not isinstance(raw, dict):
         raise ApiError(422, "invalid_body", "The run body must be a JSON object.", "body")
     body = raw or {}
-    export_id = _run_export_id(flow, body)
-    if flow.get("disabled"):
+    export_ids = _run_export_ids(flow, body)
+    if flow.get("disabled") and emulator.config.refuse_disabled_runs:
         raise ApiError(422, "flow_disabled", f"Flow {rid} is disabled; enable it before running it.")
-    run = emulator.jobs.start_flow_run(
-        account=store.account_id,
-        flow=flow,
-        export_id=export_id,
-        processors=processor_steps(flow),
-        connections=store.flow_connections(flow),
-        scenario=emulator.scenario_for(rid),
-        body=raw,
-        now=emulator.now(),
+    selected = export_ids if emulator.config.honour_export_ids else None
+    plan = plan_run(flow, store.get, emulator.scenario_for(rid), selected, raw)
+    run = emulator.jobs.start_run(
+        account=store.account_id, plan=plan, started_by=StartedBy("api", user_id=store.user_id), now=emulator.now()
     )
-    return JSONResponse({"_jobId": run.id}, status_code=emulator.config.run_status_code)
+    return JSONResponse({"_jobId": run.jobs[0].id}, status_code=emulator.config.run_status_code)
 
 
 @router.get("/v1/flows/{rid}/jobs/latest")
 async def latest_jobs(rid: str, request: Request) -> JSONResponse:
-    """Return ``[most recent flow job]`` (``[]`` when the flow never ran)."""
+    """Return the flow jobs of the flow's latest run, one per page generator so far (``[]``: never ran)."""
     emulator = emulator_of(request)
+    emulator.jobs.attach(StoreFlows(emulator))
     store = account_of(request)
     require_doc(store, "flows", rid)
     return JSONResponse(emulator.jobs.latest(rid, store.account_id, emulator.now()))
@@ -131,7 +137,11 @@ async def step_errors(rid: str, step: str, request: Request) -> JSONResponse:
     emulator = emulator_of(request)
     _, step_id = _flow_and_step(request, rid, step)
     items = emulator.jobs.step_errors(account_of(request).account_id, rid, step_id, emulator.now(), resolved=False)
-    return JSONResponse({"errors": _filter_errors(items, request)})
+    errors = _filter_errors(items, request)
+    config = emulator.config
+    return body_cursor_response(
+        request, "errors", errors, config.step_errors_page_size, empty_404=config.step_errors_404_when_empty
+    )
 
 
 @router.get("/v1/flows/{rid}/{step}/resolved")
@@ -140,7 +150,9 @@ async def step_resolved(rid: str, step: str, request: Request) -> JSONResponse:
     emulator = emulator_of(request)
     _, step_id = _flow_and_step(request, rid, step)
     items = emulator.jobs.step_errors(account_of(request).account_id, rid, step_id, emulator.now(), resolved=True)
-    return JSONResponse({"resolved": _filter_errors(items, request)})
+    return body_cursor_response(
+        request, "resolved", _filter_errors(items, request), emulator.config.step_errors_page_size
+    )
 
 
 def _id_list(body: dict[str, Any], field: str) -> list[str]:
