@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 JOB_ID_XCOM_KEY = "celigo_job_id"
 JOB_URL_XCOM_KEY = "celigo_job_url"
+JOB_IDS_XCOM_KEY = "celigo_job_ids"  # every flow job of a run: one per source
 STANDALONE_INTEGRATION = "none"
 
 

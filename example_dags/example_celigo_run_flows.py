@@ -1,4 +1,5 @@
-"""Run one integrator.io flow, wait for its job, then run a second flow that depends on it.
+"""Run one integrator.io flow, wait for its job, then run a second flow that depends on it, and a flow with
+three sources (one flow job per source: the task waits for all three and returns their ids in ``job_ids``).
 
 The flow ids default to the local emulator's demo account (``celigo-emulator --seed demo``); point them at
 your own flows with the DAG's params. Connection: ``celigo_default`` (see the README).
@@ -17,7 +18,11 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["celigo", "example"],
-    params={"orders_flow_id": "6650f0000000000000000001", "customers_flow_id": "6650f0000000000000000002"},
+    params={
+        "orders_flow_id": "6650f0000000000000000001",
+        "customers_flow_id": "6650f0000000000000000002",
+        "storefronts_flow_id": "6650f0000000000000000031",
+    },
     default_args={"retries": 1, "retry_delay": timedelta(seconds=5)},
 ) as dag:
     orders = CeligoRunFlowOperator(
@@ -32,4 +37,11 @@ with DAG(
         poll_interval=2,
         timeout=600,
     )
-    orders >> customers
+    storefronts = CeligoRunFlowOperator(
+        task_id="run_storefront_orders_flow",
+        flow_id="{{ params.storefronts_flow_id }}",
+        poll_interval=2,
+        timeout=600,
+        max_errors=5,  # a few rejected orders are expected: fail only above five record errors
+    )
+    orders >> [customers, storefronts]

@@ -112,16 +112,19 @@ def step_error_lines(
 def report_step_errors(
     hook: CeligoHook, summary: dict[str, Any], log: logging.Logger | Any, *, accepted: bool = False
 ) -> list[str]:
-    """Log the first errors of the job's failing steps (one line each) and return them; never raises.
+    """Log the first errors of the failing steps of the run's jobs (one line each) and return them; never raises.
 
     They are logged at ERROR level when they fail the task, at WARNING when the policy ``accepted`` the job.
     """
     job_id = summary["job_id"]
-    try:
-        lines = step_error_lines(hook, job_id, summary.get("flow_id"))
-    except CeligoError as error:
-        log.warning("Could not read the errors of Celigo job %s: %s", job_id, error)
-        return []
+    lines: list[str] = []
+    for each in summary.get("job_ids") or [job_id]:  # a run of several sources: every flow job of it
+        try:
+            lines += step_error_lines(hook, each, summary.get("flow_id"), limit=MAX_REPORTED_ERRORS - len(lines))
+        except CeligoError as error:
+            log.warning("Could not read the errors of Celigo job %s: %s", each, error)
+        if len(lines) >= MAX_REPORTED_ERRORS:
+            break
     emit = log.warning if accepted else log.error
     if lines:
         emit("First errors of Celigo job %s:", job_id)

@@ -51,10 +51,21 @@ def check_on_unclear(value: Any) -> str:
     return str(value)
 
 
+def of_source(job: Any, source: str | None) -> bool:
+    """True when ``job`` is a flow job of the source ``source`` (any job when ``source`` is None).
+
+    A run of a flow with several sources makes one flow job per source, each with its ``_exportId``; the run
+    is known by its first source's job. A job that names no source counts for any.
+    """
+    export_id = job.get("_exportId") if isinstance(job, dict) else None
+    return source is None or export_id is None or export_id == source
+
+
 def choose_own_run(
-    flow_id: str, jobs: list[dict[str, Any]], since: datetime, on_unclear: str = "fail"
+    flow_id: str, jobs: list[dict[str, Any]], since: datetime, on_unclear: str = "fail", source: str | None = None
 ) -> dict[str, Any] | None:
-    """Return the one flow job of ``jobs`` created at or after ``since``, or None when there is none.
+    """Return the one flow job of ``jobs`` (of the first source ``source``, when given) created at or after
+    ``since``, or None when there is none.
 
     Raises CeligoRunUnclearError when several qualify and ``on_unclear`` is ``"fail"``; with
     ``"adopt_earliest"`` returns the earliest of them.
@@ -62,7 +73,7 @@ def choose_own_run(
     candidates = []
     for job in jobs:
         created = parse_time(job.get("createdAt")) if isinstance(job, dict) else None
-        if created is not None and created >= since and isinstance(job.get("_id"), str):
+        if created is not None and created >= since and isinstance(job.get("_id"), str) and of_source(job, source):
             candidates.append((created, job))
     if not candidates:
         return None
@@ -137,9 +148,15 @@ def dag_run_began(context: Any) -> datetime | None:
 
 
 def previous_job(
-    hook: CeligoHook, context: Any, ledger: RunLedger, flow_id: str, on_unclear: str = "fail"
+    hook: CeligoHook,
+    context: Any,
+    ledger: RunLedger,
+    flow_id: str,
+    on_unclear: str = "fail",
+    source: str | None = None,
 ) -> dict[str, Any] | None:
-    """Return the job document of the run a previous try started for ``flow_id``, or None.
+    """Return the first flow job of the run a previous try started for ``flow_id`` (of its first source
+    ``source``, when the flow has several), or None.
 
     Raises CeligoRunUnclearError when several jobs could be that run (see the module docstring), and
     CeligoApiError when the API fails (other than a 404 for a stored job id, which means "none").
@@ -162,9 +179,10 @@ def previous_job(
                 return None
             if record.get("clock") != SERVER_CLOCK:  # a record written by an older release, in Airflow's time
                 since -= CLOCK_SKEW_MARGIN
-            return choose_own_run(flow_id, hook.find_flow_jobs(flow_id, created_after=since), since, on_unclear)
+            jobs = hook.find_flow_jobs(flow_id, created_after=since)
+            return choose_own_run(flow_id, jobs, since, on_unclear, source=source)
     began = dag_run_began(context)
     if began is None:
         return None
     jobs = hook.find_flow_jobs(flow_id, created_after=began - CLOCK_SKEW_MARGIN)
-    return jobs[0] if jobs else None
+    return next((job for job in jobs if of_source(job, source)), None)

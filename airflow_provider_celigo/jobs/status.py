@@ -131,7 +131,13 @@ def describe(summary: dict[str, Any]) -> str:
     """One log line for a summary: status, counts and duration."""
     duration = summary.get("duration_seconds")
     took = f", {duration:.1f}s" if isinstance(duration, (int, float)) else ""
+    ids = summary.get("job_ids")
+    jobs = (
+        f" over {len(ids)} flow jobs, one per source ({', '.join(map(str, ids))})"
+        if isinstance(ids, list) and len(ids) > 1
+        else ""
+    )
     return (
         f"job {summary['job_id']} {summary['status']}: {summary['num_success']} succeeded, "
-        f"{summary['num_error']} errors, {summary['num_ignore']} ignored, {summary['num_pages']} pages{took}"
+        f"{summary['num_error']} errors, {summary['num_ignore']} ignored, {summary['num_pages']} pages{took}{jobs}"
     )

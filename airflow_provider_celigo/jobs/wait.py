@@ -77,6 +77,16 @@ def progress_line(job: dict[str, Any], elapsed: float | None = None) -> str:
         f"{count(job, 'numError')} errors / {count(job, 'numIgnore')} ignored, "
         f"{count(job, 'numPagesGenerated')} pages"
     )
+    sources = job.get("sources")
+    if isinstance(sources, list):  # a run of several sources folded by jobs.runs.FlowRun.as_job
+        parts = [
+            f"source {n} job {part.get('job_id')} {part.get('status')} {part.get('num_success')} ok / "
+            f"{part.get('num_error')} errors"
+            for n, part in enumerate(sources, start=1)
+            if isinstance(part, dict)
+        ]
+        expected = job.get("sourcesExpected", len(parts))
+        line = f"{line} [{len(parts)} of {expected} sources: {'; '.join(parts)}]"
     return line if elapsed is None else f"{line}, {elapsed:.0f}s elapsed"
 
 

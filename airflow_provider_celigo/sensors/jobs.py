@@ -1,7 +1,9 @@
 """Sensors that wait on integrator.io jobs: a given job, or the next run of a flow on integrator.io's schedule.
 
 Both work in ``poke`` and ``reschedule`` mode and with ``deferrable=True`` (the wait then happens in
-the triggerer through ``CeligoJobTrigger``). A sensor never cancels a job: it did not start it.
+the triggerer through ``CeligoJobTrigger``). A sensor never cancels a job: it did not start it. A flow job
+of a flow with several sources stands for its whole run (one flow job per source, ``jobs.runs``): the
+sensors wait for every job of it and judge the run as a whole.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from airflow_provider_celigo._validation import check_id
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
 from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoError, CeligoJobError
 from airflow_provider_celigo.jobs.policy import ErrorPolicy, conclude
-from airflow_provider_celigo.jobs.status import is_terminal, summarize
+from airflow_provider_celigo.jobs.reattach import of_source
+from airflow_provider_celigo.jobs.runs import (
+    FlowRun,
+    RunReader,
+    first_source,
+    flow_sources,
+    run_summary,
+    runs_in_parallel,
+)
+from airflow_provider_celigo.jobs.status import is_terminal, parse_time
 from airflow_provider_celigo.jobs.wait import positive_seconds, progress_line
 from airflow_provider_celigo.links import JOB_ID_XCOM_KEY, JOB_URL_XCOM_KEY, CeligoJobLink, job_url
 from airflow_provider_celigo.operators.base import CeligoHookMixin, default_deferrable, default_poll_interval
@@ -49,6 +60,39 @@ class _CeligoJobSensorBase(CeligoHookMixin, BaseSensorOperator):
         self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
         positive_seconds(self.poke_interval, "poke_interval")
         self._celigo_published: str | None = None  # the job id (or "" for none yet) whose link this run pushed
+        self._celigo_flows: dict[str, dict[str, Any]] = {}  # flow documents read by this task instance
+        self._celigo_run: FlowRun | None = None  # the run last followed, for the trigger
+
+    def _flow(self, flow_id: str) -> dict[str, Any]:
+        """Return the flow document (read once per task instance). Raises CeligoApiError."""
+        if flow_id not in self._celigo_flows:
+            self._celigo_flows[flow_id] = {**self.hook.get_resource("flows", flow_id), "_id": flow_id}
+        return self._celigo_flows[flow_id]
+
+    def _run_of(
+        self, job: dict[str, Any], listing: list[dict[str, Any]] | None = None, since: str | None = None
+    ) -> dict[str, Any]:
+        """Return ``job`` itself, or for the first flow job of a run of several sources the run folded into one
+        document (``FlowRun.as_job``), read from ``listing`` when given (else one listing of the flow's jobs)."""
+        flow_id = job.get("_flowId")
+        if job.get("type") not in (None, "flow") or not isinstance(flow_id, str) or not isinstance(job.get("_id"), str):
+            return job
+        if not is_terminal(job) and flow_id not in self._celigo_flows:
+            return job  # the run cannot have ended before its first job: read the flow once it has
+        run = FlowRun.of_flow(self._flow(flow_id), job["_id"], not_before=parse_time(since))
+        self._celigo_run = run
+        if run.single:
+            return job
+        run.learn([job])
+        if listing is not None:
+            run.learn(listing)
+            return run.as_job()
+        return RunReader(self.hook, run).get_job(run.first_job_id)
+
+    def _run_arguments(self) -> dict[str, Any]:
+        """Return the trigger arguments of the run last followed when it has several sources."""
+        run = self._celigo_run
+        return run.to_kwargs() if run is not None and not run.single else {}
 
     def _publish(self, context: Context, job: dict[str, Any] | None) -> None:
         """Push the "Celigo job" link's XCom ``celigo_job_url`` and, once the job is known, ``celigo_job_id``.
@@ -102,7 +146,7 @@ class _CeligoJobSensorBase(CeligoHookMixin, BaseSensorOperator):
         """Return the poke answer for a job: not done while active, else done with its (judged) summary."""
         if not is_terminal(job):
             return PokeReturnValue(is_done=False)
-        return PokeReturnValue(is_done=True, xcom_value=self._conclude(summarize(job)))
+        return PokeReturnValue(is_done=True, xcom_value=self._conclude(run_summary(job)))
 
     def _conclude(self, summary: dict[str, Any]) -> dict[str, Any]:
         return conclude(summary, policy=self.policy, hook=self.hook, log=self.log)
@@ -136,6 +180,8 @@ class _CeligoJobSensorBase(CeligoHookMixin, BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Finish after the trigger fired; returns the job summary. Raises AirflowSensorTimeout or CeligoJobError."""
         summary = event.get("summary")
+        if isinstance(summary, dict):
+            summary.setdefault("job_ids", [summary.get("job_id")])
         if isinstance(summary, dict) and isinstance(summary.get("job_id"), str):
             job = {"_id": summary["job_id"], "_flowId": summary.get("flow_id")}
             try:
@@ -170,14 +216,16 @@ class CeligoJobSensor(_CeligoJobSensorBase):
         self.job_id = job_id
 
     def poke(self, context: Context) -> PokeReturnValue:
-        """Read the job once and log one line; done when it has ended."""
-        job = self.hook.get_job(check_id(self.job_id, "job_id"))
+        """Read the job (and the other jobs of its run) once and log one line; done when the run has ended."""
+        job = self._run_of(self.hook.get_job(check_id(self.job_id, "job_id")))
         self._publish(context, job)
         self.log.info(progress_line(job, self._elapsed(context)))
         return self._finish(job)
 
     def _trigger_target(self, context: Context) -> dict[str, Any]:
-        return {"job_id": check_id(self.job_id, "job_id")}
+        run = self._celigo_run
+        flow = {"flow_id": run.flow_id} if run is not None and not run.single else {}
+        return {"job_id": check_id(self.job_id, "job_id"), **flow, **self._run_arguments()}
 
 
 class CeligoFlowRunSensor(_CeligoJobSensorBase):
@@ -223,7 +271,12 @@ class CeligoFlowRunSensor(_CeligoJobSensorBase):
         """Look for the flow's newest run since ``created_after``; done when it has ended."""
         flow_id = check_id(self.flow_id, "flow_id")
         since = self._since(context)
-        job = next(iter(self.hook.iter_jobs(_flowId=flow_id, type="flow", createdAt_gte=since)), None)
+        listing = list(self.hook.iter_jobs(_flowId=flow_id, type="flow", createdAt_gte=since))
+        several = len({job.get("_exportId") for job in listing}) > 1
+        source = first_source(self._flow(flow_id)) if several or flow_id in self._celigo_flows else None
+        job = next((job for job in listing if of_source(job, source)), None)
+        if job is not None:
+            job = self._run_of(job, listing, since)
         self._publish(context, job)
         if job is None:
             self.log.info("No run of Celigo flow %s created since %s yet", flow_id, since)
@@ -233,4 +286,10 @@ class CeligoFlowRunSensor(_CeligoJobSensorBase):
 
     def _trigger_target(self, context: Context) -> dict[str, Any]:
         # The trigger looks the newest run up again, so a run that starts meanwhile is not missed.
-        return {"job_id": None, "flow_id": check_id(self.flow_id, "flow_id"), "created_after": self._since(context)}
+        flow_id, since = check_id(self.flow_id, "flow_id"), self._since(context)
+        flow = self._flow(flow_id)
+        sources = list(flow_sources(flow))
+        several = (
+            {"sources": sources, "parallel": runs_in_parallel(flow), "not_before": since} if len(sources) > 1 else {}
+        )
+        return {"job_id": None, "flow_id": flow_id, "created_after": since, **several}

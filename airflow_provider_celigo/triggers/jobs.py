@@ -1,6 +1,8 @@
-"""``CeligoJobTrigger``: watch a flow job from the triggerer until it ends or its deadline passes.
+"""``CeligoJobTrigger``: watch a flow run (one flow job per source) from the triggerer until it ends or its
+deadline passes.
 
-Events carry ``{"status", "job_id", "job_status", "summary", "message"}`` where ``status`` is
+Events carry ``{"status", "job_id", "job_status", "summary", "message"}`` (``summary`` has ``job_ids``, every
+flow job of the run) where ``status`` is
 
 - ``success``: the job completed (the task applies its error policy to ``summary``);
 - ``error``: the job failed, or the API kept failing (then ``job_status`` is None and the job may still run);
@@ -20,7 +22,9 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_celigo._validation import check_id
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
-from airflow_provider_celigo.jobs.status import job_status, summarize
+from airflow_provider_celigo.jobs.reattach import of_source
+from airflow_provider_celigo.jobs.runs import AsyncRunReader, FlowRun, run_summary
+from airflow_provider_celigo.jobs.status import job_status, parse_time
 from airflow_provider_celigo.jobs.wait import (
     DeadlineReached,
     cancel_and_confirm_async,
@@ -58,6 +62,10 @@ class CeligoJobTrigger(BaseTrigger):
         (``jobs/poller.py``: one ``GET /jobs`` per batch of flows per interval for every trigger in the
         triggerer) instead of one ``GET /jobs/{id}`` per trigger. Serialized only when False, so the
         kwargs of triggers deferred before the flag existed stay the same.
+    :param sources: the export ids of the run's sources, in order, for a flow with several (``jobs.runs``):
+        the trigger then waits for the flow job of each, with one listing of the flow's jobs per interval.
+    :param parallel: the flow runs its sources at the same time.
+    :param not_before: ISO-8601 integrator.io time before the run was requested (bounds the listing).
     """
 
     def __init__(
@@ -71,6 +79,9 @@ class CeligoJobTrigger(BaseTrigger):
         cancel_on_kill: bool = True,
         created_after: str | None = None,
         shared_poller: bool = True,
+        sources: list[str] | None = None,
+        parallel: bool = False,
+        not_before: str | None = None,
     ) -> None:
         super().__init__()
         if job_id is None and (flow_id is None or created_after is None):
@@ -84,6 +95,10 @@ class CeligoJobTrigger(BaseTrigger):
         self.cancel_on_kill = cancel_on_kill
         self.created_after = created_after
         self.shared_poller = bool(shared_poller)
+        self.sources = [check_id(source, "source export id") for source in sources or []]
+        self.parallel = bool(parallel)
+        self.not_before = not_before
+        self._run: FlowRun | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the stable class path and the keyword arguments that rebuild this trigger."""
@@ -99,6 +114,8 @@ class CeligoJobTrigger(BaseTrigger):
         }
         if not self.shared_poller:
             kwargs["shared_poller"] = False
+        if len(self.sources) > 1:  # only then: triggers of one-source runs keep their kwargs
+            kwargs.update(sources=self.sources, parallel=self.parallel, not_before=self.not_before)
         return CLASSPATH, kwargs
 
     def _make_hook(self) -> CeligoAsyncHook:
@@ -139,7 +156,21 @@ class CeligoJobTrigger(BaseTrigger):
         except DeadlineReached as reached:
             return await self._on_deadline(hook, reached.job)
         status = job_status(job)
-        return self._event(_EVENT_STATUS[status], job, summarize(job), f"Celigo job {job_id} {status}")
+        return self._event(_EVENT_STATUS[status], job, run_summary(job), f"Celigo job {job_id} {status}")
+
+    def _reader(self, hook: CeligoAsyncHook) -> AsyncRunReader | None:
+        """Return the reader of a run of several sources (None for a run of one job)."""
+        if len(self.sources) <= 1 or self.job_id is None or self.flow_id is None:
+            return None
+        if self._run is None or self._run.first_job_id != self.job_id:
+            self._run = FlowRun(
+                flow_id=self.flow_id,
+                first_job_id=self.job_id,
+                sources=tuple(self.sources),
+                parallel=self.parallel,
+                not_before=parse_time(self.not_before),
+            )
+        return AsyncRunReader(hook, self._run)
 
     async def _wait(self, hook: CeligoAsyncHook, job_id: str) -> dict[str, Any]:
         """Return the job's final document, read by the shared poller or by this trigger's own polls.
@@ -148,6 +179,9 @@ class CeligoJobTrigger(BaseTrigger):
         """
         from airflow_provider_celigo.jobs.poller import watch_job
 
+        reader = self._reader(hook)
+        if reader is not None:  # a run of several sources: its jobs come from listings of the flow's jobs
+            return await self._wait_for_run(reader, job_id)
         watch = (
             watch_job(
                 self.celigo_conn_id,
@@ -169,14 +203,44 @@ class CeligoJobTrigger(BaseTrigger):
                 next_document=watch.next_document if watch is not None else None,
             )
 
+    async def _wait_for_run(self, reader: AsyncRunReader, job_id: str) -> dict[str, Any]:
+        """Return the folded final document of a run of several sources, read from the connection's shared flow
+        listing (one listing per round for every trigger of the process) or, without the shared poller, from
+        this trigger's own listing every ``poll_interval``. Raises DeadlineReached."""
+        from airflow_provider_celigo.jobs.listing import watch_flow
+
+        if not self.shared_poller:
+            return await wait_for_job_async(
+                reader, job_id, poll_interval=self.poll_interval, deadline=self.deadline, log=self.log
+            )
+        with watch_flow(
+            self.celigo_conn_id,
+            reader.run.flow_id,
+            poll_interval=self.poll_interval,
+            horizon=reader.run.listing_since,
+            hook_factory=self._make_hook,
+        ) as flow_watch:
+            reader.listing = flow_watch.next_listing
+            return await wait_for_job_async(
+                reader,
+                job_id,
+                poll_interval=self.poll_interval,
+                deadline=self.deadline,
+                log=self.log,
+                next_document=reader.next_document,
+            )
+
     async def _find_job(self, hook: CeligoAsyncHook) -> str | None:
         """Wait for the newest flow job created after ``created_after``; set and return its id (None at deadline)."""
 
         def listing() -> Awaitable[list[dict[str, Any]]]:
             return hook.list_jobs(_flowId=self.flow_id, type="flow", createdAt_gte=self.created_after)
 
+        def firsts(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [job for job in jobs if of_source(job, self.sources[0] if self.sources else None)]
+
         next_listing = every_interval(listing, self.poll_interval)
-        while not (jobs := await next_listing(self._seconds_left())):
+        while not (jobs := firsts(await next_listing(self._seconds_left()))):
             self.log.info("No run of Celigo flow %s created after %s yet", self.flow_id, self.created_after)
             if deadline_passed(self.deadline, time.time()):
                 return None
@@ -188,9 +252,10 @@ class CeligoJobTrigger(BaseTrigger):
         job_id = str(self.job_id)
         if not self.cancel_on_deadline:
             message = deadline_message(job_id, job.get("status"), canceled=False)
-            return self._event("timeout", job, summarize(job), message)
-        final = await cancel_and_confirm_async(hook, job_id, log=self.log) or job
-        return self._event("timeout", final, summarize(final), deadline_message(job_id, final.get("status"), True))
+            return self._event("timeout", job, run_summary(job), message)
+        calls = self._reader(hook) or hook
+        final = await cancel_and_confirm_async(calls, job_id, log=self.log) or job
+        return self._event("timeout", final, run_summary(final), deadline_message(job_id, final.get("status"), True))
 
     async def on_kill(self) -> None:
         """Cancel the job when a user kills the deferred task (bounded in time; errors are only logged)."""
@@ -199,7 +264,7 @@ class CeligoJobTrigger(BaseTrigger):
         hook = self._make_hook()
         try:
             await asyncio.wait_for(
-                cancel_and_confirm_async(hook, self.job_id, log=self.log, wait_seconds=0),
+                cancel_and_confirm_async(self._reader(hook) or hook, self.job_id, log=self.log, wait_seconds=0),
                 timeout=KILL_CANCEL_SECONDS,
             )
         except asyncio.TimeoutError:

@@ -4,6 +4,8 @@
   ``CeligoJobSensor`` (poke and deferrable), and a flow that fails.
 - ``celigo_run_flow_retry``: try 1 starts the long flow and dies while waiting; try 2 must reattach.
 - ``celigo_run_flow_deadline``: a deferrable run whose deadline passes first, so its job is canceled.
+- ``celigo_three_sources_retry``: as ``celigo_run_flow_retry`` for the flow with three sources (one flow job per
+  source): try 2 must reattach to all three.
 
 Polls are short because the emulator runs its clock 20 times faster than real time.
 """
@@ -71,4 +73,15 @@ with DAG("celigo_run_flow_deadline", schedule=None, start_date=START, catchup=Fa
         deferrable=True,
         poll_interval=0.5,
         timeout=1.5,
+    )
+
+
+with DAG("celigo_three_sources_retry", schedule=None, start_date=START, catchup=False, tags=["e2e", "celigo"]):
+    DiesOnFirstTry(
+        task_id="run_storefronts",
+        flow_id=DEMO_IDS["flow_storefront_orders"],
+        poll_interval=0.5,
+        on_errors="warn",
+        retries=1,
+        retry_delay=timedelta(seconds=0),
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from airflow.sdk.exceptions import TaskDeferred
+from airflow_compat import TaskDeferred
 
 from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoJobError, CeligoRunUnclearError
 from airflow_provider_celigo.jobs.reattach import RUN_STATE_KEY
@@ -219,8 +219,10 @@ def test_completed_run_returns_summary_and_pushes_xcom_before_waiting(
     assert summary["duration_seconds"] == 12.0
     assert ti.pushed["celigo_job_id"] == JOB
     assert ti.pushed["celigo_job_url"] == f"https://integrator.io/integrations/{INTEGRATION}/flowBuilder/{FLOW}"
-    # The id is pushed right after the run marker read and the POST; the URL after the first job read.
-    assert pushed_after_requests == {"celigo_job_id": 2, "celigo_job_url": 3}
+    # The id is pushed right after the run marker read and the POST; the URL after the first job read; every
+    # job of the run once it has ended (2 more reads).
+    assert pushed_after_requests == {"celigo_job_id": 2, "celigo_job_url": 3, "celigo_job_ids": 5}
+    assert ti.pushed["celigo_job_ids"] == [JOB] and summary["job_ids"] == [JOB]
     out = capsys.readouterr().out
     assert f"Celigo job {JOB}: running, 40 ok / 0 errors / 0 ignored, 2 pages," in out
     assert "s elapsed" in out
@@ -228,6 +230,7 @@ def test_completed_run_returns_summary_and_pushes_xcom_before_waiting(
 
 def test_run_options_are_sent_in_the_run_body(conn: str, requests_mock: Any) -> None:
     post = mock_run(requests_mock, job("completed"))
+    requests_mock.get(f"{API}/jobs", json=[job("completed")])  # two sources chosen: the run is read by listing
     run_operator(
         export_start_date=datetime(2026, 5, 1, 12, 30, tzinfo=timezone.utc),
         export_end_date="2026-05-02",

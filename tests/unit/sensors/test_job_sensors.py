@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from airflow.sdk import PokeReturnValue
-from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSensorTimeout, AirflowSkipException, TaskDeferred
+from airflow_compat import AirflowRescheduleException, AirflowSensorTimeout, AirflowSkipException, TaskDeferred
+from sensor_flows import one_source_flows  # noqa: F401  (autouse fixture)
 
 from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoJobError
 from airflow_provider_celigo.jobs.status import summarize

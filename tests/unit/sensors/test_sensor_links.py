@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sensor_flows import one_source_flows  # noqa: F401  (autouse fixture)
 
 from airflow_provider_celigo.jobs.status import summarize
 from airflow_provider_celigo.links import JOB_ID_XCOM_KEY, JOB_URL_XCOM_KEY
@@ -121,7 +122,7 @@ def test_deferred_flow_sensor_pushes_the_link_when_the_trigger_found_the_run(con
 
 
 def test_deferred_timeout_without_a_summary_pushes_nothing(conn: str) -> None:
-    from airflow.sdk.exceptions import AirflowSensorTimeout
+    from airflow_compat import AirflowSensorTimeout
 
     ti = RecordingTI()
     event = {"status": "timeout", "job_id": None, "job_status": None, "summary": None, "message": "no run yet"}
