@@ -17,8 +17,11 @@ DEFAULT_MAX_RETRY_WAIT = 60.0
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "region": {
         "label": "Region",
-        "schema": {"type": ["string", "null"], "enum": ["na", "eu"], "default": "na"},
-        "description": "na = North America (api.integrator.io), eu = Europe (api.eu.integrator.io).",
+        "schema": {"type": ["string", "null"], "enum": ["na", "eu", "au", "ca"], "default": "na"},
+        "description": (
+            "na = North America (api.integrator.io), eu = Europe (api.eu.integrator.io), "
+            "au = Australia (api.au.integrator.io), ca = Canada (api.ca.integrator.io)."
+        ),
     },
     "concurrency_level": {
         "label": "Concurrency level",

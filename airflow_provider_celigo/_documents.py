@@ -18,6 +18,9 @@ from airflow_provider_celigo.resource_types import (
 )
 
 BATCH_SIZE = 1000
+# integrator.io refuses a lookup-cache upsert over 5 MB (celigo/ai configuring-lookup-caches); 10**6-byte MB,
+# the smaller reading, so that a batch fits whichever the service means.
+LOOKUP_BATCH_BYTES = 5_000_000
 
 
 # -- argument coercion ----------------------------------------------------------------------------------
@@ -57,12 +60,14 @@ def as_connection_map(value: Any) -> dict[str, str]:
     }
 
 
-def as_lookup_entries(entries: Any) -> list[dict[str, Any]]:
-    """Return lookup-cache entries as ``[{"key": str, "value": ...}]``.
+def as_lookup_entries(entries: Any) -> list[dict[str, str]]:
+    """Return lookup-cache entries as ``[{"key": str, "value": str}]``.
 
     Accepts a ``{key: value}`` mapping, a list of ``{"key", "value"}`` dicts or of ``(key, value)`` pairs (rows
     of a warehouse query), or any of these as a JSON string.
-    Integer keys become strings. Raises CeligoConfigError for anything else.
+    Integer keys become strings. integrator.io stores only string values, so any other value is JSON-encoded
+    (compact, as Celigo's CLI does): ``{"id": 1}`` is stored as ``'{"id":1}'``, ``5`` as ``'5'``, ``None`` as
+    ``'null'``. Raises CeligoConfigError for anything else, or for a value JSON cannot encode.
     """
     if isinstance(entries, str):
         try:
@@ -70,14 +75,14 @@ def as_lookup_entries(entries: Any) -> list[dict[str, Any]]:
         except ValueError as error:
             raise CeligoConfigError(f"lookup cache entries are not valid JSON: {error}") from None
     if isinstance(entries, Mapping):
-        return [{"key": _lookup_key(key), "value": value} for key, value in entries.items()]
+        return [{"key": _lookup_key(key), "value": lookup_value(value, key)} for key, value in entries.items()]
     if isinstance(entries, Sequence) and not isinstance(entries, (str, bytes)):
         result = []
         for index, item in enumerate(entries):
             if isinstance(item, Mapping) and "key" in item:
-                result.append({"key": _lookup_key(item["key"]), "value": item.get("value")})
+                result.append({"key": _lookup_key(item["key"]), "value": lookup_value(item.get("value"), item["key"])})
             elif isinstance(item, (list, tuple)) and len(item) == 2:  # a (key, value) row from a query
-                result.append({"key": _lookup_key(item[0]), "value": item[1]})
+                result.append({"key": _lookup_key(item[0]), "value": lookup_value(item[1], item[0])})
             else:
                 raise CeligoConfigError(
                     f"lookup cache entry #{index} must be a dict with 'key' and 'value' or a (key, value) pair, "
@@ -113,6 +118,47 @@ def _lookup_key(key: Any) -> str:
     if isinstance(key, bool) or not isinstance(key, (str, int)):
         raise CeligoConfigError(f"a lookup cache key must be a string, got {key!r:.100}")
     return str(key)
+
+
+def lookup_value(value: Any, key: Any = None) -> str:
+    """Return a lookup-cache value as integrator.io stores it: a string as it is, anything else as compact JSON.
+
+    Raises CeligoConfigError for a value JSON cannot encode (bytes, a set, NaN ...), naming its key.
+    """
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise CeligoConfigError(
+            f"the value of lookup cache key {key!r:.100} cannot be stored: integrator.io stores strings, and "
+            f"{type(value).__name__} cannot be JSON-encoded ({error}). Pass a string or a JSON value."
+        ) from None
+
+
+def sized_batches(
+    items: Sequence[Any], *, max_items: int = BATCH_SIZE, max_bytes: int, what: str = "item"
+) -> Iterator[list[Any]]:
+    """Yield ``items`` in lists of at most ``max_items`` whose JSON body ``{"data": [...]}`` (as the HTTP client
+    encodes it) stays within ``max_bytes``. Raises CeligoConfigError for one item that alone is too large."""
+    envelope = len(json.dumps({"data": []}).encode())
+    batch: list[Any] = []
+    size = envelope
+    for item in items:
+        item_size = len(json.dumps(item).encode())
+        if envelope + item_size > max_bytes:
+            raise CeligoConfigError(
+                f"{what} {str(item)[:60]!r}... is {item_size} bytes as JSON; integrator.io takes at most {max_bytes} "
+                "bytes per request, so it cannot be sent. Make it smaller or split it."
+            )
+        separator = 2 if batch else 0  # ", " between items
+        if batch and (len(batch) >= max_items or size + separator + item_size > max_bytes):
+            yield batch
+            batch, size, separator = [], envelope, 0
+        batch.append(item)
+        size += separator + item_size
+    if batch:
+        yield batch
 
 
 def batches(items: Sequence[Any], size: int = BATCH_SIZE) -> Iterator[list[Any]]:
@@ -174,6 +220,33 @@ def _diff(current: Mapping[str, Any], changes: Mapping[str, Any], prefix: tuple[
             yield from _diff(current[key], value, path)
         elif not exists or current[key] != _without_nones(value):
             yield {"op": "replace" if exists else "add", "path": pointer(path), "value": _without_nones(value)}
+
+
+def value_at(document: Any, path: str) -> tuple[bool, Any]:
+    """Return ``(True, value)`` for the JSON Pointer ``path`` in ``document``, or ``(False, None)`` when absent."""
+    current = document
+    for raw in path.split("/")[1:]:
+        segment = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(current, Mapping) and segment in current:
+            current = current[segment]
+        elif isinstance(current, list) and segment.isdigit() and int(segment) < len(current):
+            current = current[int(segment)]
+        else:
+            return False, None
+    return True, current
+
+
+def repeats_differently(operation: Mapping[str, Any]) -> bool:
+    """True for a JSON Patch operation that does something else when applied twice.
+
+    ``remove`` fails the second time, ``move``/``copy`` and inserts into a list (``add`` at an index or ``-``)
+    act again; ``replace``, ``test`` and ``add`` of an object member give the same document.
+    """
+    op = operation.get("op")
+    if op in ("remove", "move", "copy"):
+        return True
+    last = str(operation.get("path", "")).rsplit("/", 1)[-1]
+    return op == "add" and (last == "-" or last.isdigit())
 
 
 # -- flows: which steps and connections they use --------------------------------------------------------

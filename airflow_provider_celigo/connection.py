@@ -28,14 +28,21 @@ from airflow_provider_celigo.exceptions import CeligoConfigError
 
 CONN_TYPE = "celigo"
 DEFAULT_CONN_ID = "celigo_default"
+# NA and EU: Celigo's API docs; AU and CA: Celigo's 2026 API reference (celigo/ai mcp/resources/api-reference.md).
 REGION_URLS: dict[str, str] = {
     "na": "https://api.integrator.io/v1",
     "eu": "https://api.eu.integrator.io/v1",
+    "au": "https://api.au.integrator.io/v1",
+    "ca": "https://api.ca.integrator.io/v1",
 }
+# The AU and CA web UI hosts are not named by any source; they follow the EU pattern (used only for links).
 REGION_UI_URLS: dict[str, str] = {
     "na": "https://integrator.io",
     "eu": "https://eu.integrator.io",
+    "au": "https://au.integrator.io",
+    "ca": "https://ca.integrator.io",
 }
+REGION_NAMES: dict[str, str] = {"na": "North America", "eu": "Europe", "au": "Australia", "ca": "Canada"}
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 #: The prefix older connection forms put before every extra field (``extra__celigo__region``).
 EXTRA_PREFIX = f"extra__{CONN_TYPE}__"
@@ -156,16 +163,22 @@ def check_extra_keys(extras: Mapping[str, Any], conn_id: str) -> None:
     )
 
 
+def region_choices() -> str:
+    """Return the regions for messages and forms: ``na = North America (api.integrator.io), eu = ...``."""
+    return ", ".join(
+        f"{region} = {REGION_NAMES[region]} ({REGION_URLS[region].split('/')[2]})" for region in REGION_URLS
+    )
+
+
 def parse_region(value: Any) -> str:
-    """Return ``na`` or ``eu``; raises CeligoConfigError for anything else."""
+    """Return ``na``, ``eu``, ``au`` or ``ca``; raises CeligoConfigError for anything else."""
     if value is None:
         return "na"
     region = str(value).strip().lower()
     if region not in REGION_URLS:
         raise CeligoConfigError(
-            f"Celigo connection extra 'region' is {value!r}; use one of {sorted(REGION_URLS)} "
-            "('na' = North America, api.integrator.io; 'eu' = Europe, api.eu.integrator.io; "
-            "case and surrounding spaces do not matter)."
+            f"Celigo connection extra 'region' is {value!r}; use one of {list(REGION_URLS)} "
+            f"({region_choices()}; case and surrounding spaces do not matter)."
         )
     return region
 
@@ -212,13 +225,18 @@ def _invisible_code(char: str) -> str:
 
 
 def parse_concurrency_level(value: Any) -> int:
-    """Return a concurrency level in 1..25; raises CeligoConfigError otherwise."""
+    """Return a concurrency level in 1..25; raises CeligoConfigError otherwise.
+
+    The range is the provider's choice for its client-side cap. No source gives integrator.io a per-account
+    limit on concurrent API calls: its API is rate limited (a leaky bucket of 1000 requests refilled at 300/s).
+    25 is, by coincidence, the licensed maximum of a *connection's* ``concurrencyLevel`` toward its application.
+    """
     if value is None:
         return DEFAULT_CONCURRENCY
     problem = (
         f"Celigo connection extra 'concurrency_level' is {value!r}; use a whole number from "
-        f"{MIN_CONCURRENCY} to {MAX_CONCURRENCY} (integrator.io allows at most {MAX_CONCURRENCY} "
-        "concurrent calls per account)."
+        f"{MIN_CONCURRENCY} to {MAX_CONCURRENCY}: the provider's own cap on calls in flight from Airflow to the "
+        "account (integrator.io itself limits requests with a rate limit, not a concurrency limit)."
     )
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise CeligoConfigError(problem)

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_celigo.exceptions import CeligoConfigError
-
 __all__ = [
     "ResourceType",
     "as_resource_type",
@@ -75,32 +73,54 @@ class ResourceType(str, enum.Enum):
 class ResourceFacts:
     """Facts about one resource type.
 
-    ``patch_paths`` are the JSON Pointer patterns integrator.io accepts in a JSON Patch: ``*`` matches one
-    segment, a trailing ``**`` one or more. An empty tuple means PATCH is not used for the type.
+    ``patch_paths`` are the JSON Pointer patterns integrator.io documents for a JSON Patch of the type;
+    ``guessed_patch_paths`` are patterns the provider tries without a source (integrator.io says PATCH is
+    supported for the type, not for which paths). ``*`` matches one segment, a trailing ``**`` one or more.
+    A type with neither takes no PATCH.
+
+    ``secret_fields`` are the dotted paths integrator.io masks as ``******`` (a trailing ``.*``: every value
+    of that object). ``mask_keeps_secret`` is what writing the mask back does: True keeps the stored secret
+    (iClients, documented; leaving the field out erases it), False stores the mask in place of the secret
+    (connections, documented), None when no source says.
     """
 
     model: str
     patch_paths: tuple[str, ...] = ()
+    guessed_patch_paths: tuple[str, ...] = ()
     secret_fields: tuple[str, ...] = ()
+    mask_keeps_secret: bool | None = None
 
     @property
     def patchable(self) -> bool:
-        """True when integrator.io accepts a JSON Patch for this type."""
-        return bool(self.patch_paths)
+        """True when the provider sends a JSON Patch for this type (documented or guessed paths)."""
+        return bool(self.patch_paths or self.guessed_patch_paths)
+
+    @property
+    def all_patch_paths(self) -> tuple[str, ...]:
+        """The documented and the guessed patterns."""
+        return self.patch_paths + self.guessed_patch_paths
 
 
-# Flow and connection whitelists are Celigo's documented ones; the others are the documented "PATCH is
-# supported" types limited to fields that are safe to guess (anything else goes through GET -> merge -> PUT).
+# Flow and connection whitelists are Celigo's documented ones (help center "Flow API endpoints", "Connection
+# API endpoints"); a script's ``/debugUntil`` can only be set by PATCH (celigo/ai writing-scripts schema). The
+# guessed paths are the documented "PATCH is supported" types limited to fields that are safe to guess: when
+# integrator.io refuses one, update_resource falls back to GET -> merge -> PUT.
+# Secret fields: celigo/ai configuring-connections schemas (connection adaptor blocks, iclient-schemas/base.yml).
+# Agents' and stacks' tokens are read through their own endpoints (display-token, systemToken), so their
+# documents are treated as masking them; what writing the mask back does there is not documented.
 RESOURCE_FACTS: dict[ResourceType, ResourceFacts] = {
     ResourceType.CONNECTIONS: ResourceFacts(
         model="Connection",
         patch_paths=("/name", "/debugDate", "/http/ping/**", "/http/auth/**", "/rest/cookieAuth/**"),
+        # The connection's own concurrency (celigo/ai connection request.yml), tried by PATCH so that the
+        # secrets are not part of the write; refused, the update falls back to GET -> merge -> PUT.
+        guessed_patch_paths=("/*/concurrencyLevel", "/_borrowConcurrencyFromConnectionId"),
         secret_fields=(
             "http.auth.token.token",
             "http.auth.token.refreshToken",
             "http.auth.basic.password",
             "http.auth.oauth.clientSecret",
-            "http.encrypted",
+            "http.encrypted.*",
             "rest.bearerToken",
             "rest.basicAuth.password",
             "rest.refreshToken",
@@ -108,12 +128,16 @@ RESOURCE_FACTS: dict[ResourceType, ResourceFacts] = {
             "netsuite.tokenSecret",
             "netsuite.consumerSecret",
             "ftp.password",
+            "ftp.authKey",
+            "ftp.pgpPassphrase",
             "rdbms.password",
             "mongodb.password",
             "s3.secretAccessKey",
             "dynamodb.secretAccessKey",
+            "salesforce.bearerToken",
             "salesforce.refreshToken",
         ),
+        mask_keeps_secret=False,
     ),
     ResourceType.EXPORTS: ResourceFacts(model="Export"),
     ResourceType.IMPORTS: ResourceFacts(model="Import"),
@@ -136,18 +160,36 @@ RESOURCE_FACTS: dict[ResourceType, ResourceFacts] = {
         ),
     ),
     ResourceType.INTEGRATIONS: ResourceFacts(
-        model="Integration", patch_paths=("/name", "/description", "/settings", "/settings/**")
+        model="Integration", guessed_patch_paths=("/name", "/description", "/settings", "/settings/**")
     ),
-    ResourceType.SCRIPTS: ResourceFacts(model="Script", patch_paths=("/name", "/description")),
+    ResourceType.SCRIPTS: ResourceFacts(
+        model="Script", patch_paths=("/debugUntil",), guessed_patch_paths=("/name", "/description")
+    ),
     ResourceType.LOOKUPCACHES: ResourceFacts(model="LookupCache"),
     ResourceType.AGENTS: ResourceFacts(model="Agent", secret_fields=("token",)),
     ResourceType.ICLIENTS: ResourceFacts(
-        model="IClient", secret_fields=("oauth2.clientSecret", "oauth2.clientId", "jwt.secret")
+        model="IClient",
+        secret_fields=(
+            "oauth2.clientSecret",
+            "oauth2.password",
+            "oauth2.encrypted.*",
+            "netsuite.consumerKey",
+            "netsuite.consumerSecret",
+            "salesforce.clientSecret",
+            "salesforce.privateKey",
+            "ebay.certId",
+            "amazonmws.secretKey",
+            "azureserviceprincipal.clientSecret",
+            "jwt.privateKey",
+            "jwt.token",
+            "jwt.secret",
+        ),
+        mask_keeps_secret=True,
     ),
     ResourceType.STACKS: ResourceFacts(model="Stack", secret_fields=("systemToken", "server.systemToken")),
-    ResourceType.APIS: ResourceFacts(model="Api", patch_paths=("/name", "/description")),
+    ResourceType.APIS: ResourceFacts(model="Api", guessed_patch_paths=("/name", "/description")),
     ResourceType.ACCESSTOKENS: ResourceFacts(model="AccessToken", secret_fields=("token",)),
-    ResourceType.TAGS: ResourceFacts(model="Tag", patch_paths=("/tag",)),
+    ResourceType.TAGS: ResourceFacts(model="Tag", guessed_patch_paths=("/tag",)),
 }
 
 _BY_VALUE = {kind.value: kind for kind in ResourceType}
@@ -176,6 +218,9 @@ def as_resource_type(value: ResourceType | str) -> ResourceType:
 
     close = difflib.get_close_matches(text, names + list(_BY_MODEL), n=1, cutoff=0.6)
     hint = f" Did you mean {as_resource_type(close[0]).value!r}?" if close else ""
+    # Imported here: the emulator reads this module's facts and must not load Airflow (exceptions does).
+    from airflow_provider_celigo.exceptions import CeligoConfigError
+
     raise CeligoConfigError(f"unknown resource type {value!r}.{hint} Valid types: {', '.join(names)}.")
 
 
@@ -190,9 +235,37 @@ def pointer(parts: tuple[str, ...] | list[str]) -> str:
 
 
 def is_patchable_path(kind: ResourceType, path: str) -> bool:
-    """Return True when ``path`` (a JSON Pointer) matches one of the type's whitelisted PATCH patterns."""
+    """Return True when ``path`` (a JSON Pointer) matches one of the type's PATCH patterns (documented or guessed)."""
+    return path_matches(kind.facts.all_patch_paths, path)
+
+
+def is_documented_patch_path(kind: ResourceType, path: str) -> bool:
+    """Return True when ``path`` matches one of the type's documented PATCH patterns."""
+    return path_matches(kind.facts.patch_paths, path)
+
+
+def path_matches(patterns: tuple[str, ...], path: str) -> bool:
+    """Return True when the JSON Pointer ``path`` matches one of ``patterns`` (``*`` one segment, ``**`` the rest).
+
+    Segments are compared as written (escaped), so ``/a~1b`` matches the pattern segment ``a~1b``.
+    """
     segments = path.split("/")[1:]
-    return any(_pattern_matches(pattern.split("/")[1:], segments) for pattern in kind.facts.patch_paths)
+    return any(_pattern_matches(pattern.split("/")[1:], segments) for pattern in patterns)
+
+
+def secret_field_matches(fields: tuple[str, ...], parts: tuple[str, ...]) -> bool:
+    """Return True when the path ``parts`` (``("http", "auth", "token", "token")``) is one of ``fields``.
+
+    A field ending in ``.*`` matches every member of that object.
+    """
+    dotted = ".".join(parts)
+    for field in fields:
+        if field.endswith(".*"):
+            if len(parts) >= 2 and ".".join(parts[:-1]) == field[:-2]:
+                return True
+        elif field == dotted:
+            return True
+    return False
 
 
 def _pattern_matches(pattern: list[str], segments: list[str]) -> bool:

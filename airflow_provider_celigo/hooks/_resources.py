@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider_celigo._documents import (
+    LOOKUP_BATCH_BYTES,
     as_connection_map,
     as_json_object,
     as_key_list,
@@ -31,6 +32,9 @@ from airflow_provider_celigo._documents import (
     patch_operations,
     query_params,
     refuse_masked,
+    repeats_differently,
+    sized_batches,
+    value_at,
 )
 from airflow_provider_celigo._validation import check_id, path_segment
 from airflow_provider_celigo.exceptions import (
@@ -48,6 +52,7 @@ from airflow_provider_celigo.resource_types import (
     MASKED_VALUE,
     ResourceType,
     as_resource_type,
+    is_documented_patch_path,
     is_patchable_path,
     masked_paths,
     without_masked_values,
@@ -332,19 +337,27 @@ class ResourceMethods:
 
         Reads the resource first, then sends a JSON Patch when the type accepts one for every changed path
         (``strategy="auto"`` or ``"patch"``), else PUTs the merged document (``"auto"`` or ``"put"``). Fields
-        the change does not mention are kept either way. A masked secret (``******``) is never written back:
-        when a full PUT would have to carry one the caller did not supply, the update is refused, unless
-        ``masked_secrets="drop"`` (send the document without it; a full replace then erases that secret).
+        the change does not mention are kept either way. With ``"auto"``, a patch of a path the provider only
+        guesses integrator.io accepts (``resource_types``) that integrator.io refuses with a 4xx other than
+        401/404/429 falls back to the full PUT.
 
-        :raises CeligoConfigError: for a bad change, a masked secret in it, an unknown secret a PUT would need,
-            or ``"patch"`` on a path that integrator.io does not accept in a patch.
+        Masked secrets (``******``) in a full PUT follow the type: for iClients integrator.io keeps a secret
+        whose mask is sent back (and erases one left out), so the mask is sent. For the other types writing
+        the mask back would store it in place of the secret (connections) or is undocumented: the update is
+        refused unless the change supplies the secret, or ``masked_secrets="drop"`` sends the document without
+        it (a full replace then erases that secret).
+
+        :raises CeligoConfigError: for a bad change, a masked secret in it (except for iClients), an unknown
+            secret a PUT would need, or ``"patch"`` on a path that integrator.io does not accept in a patch.
         :raises CeligoNotFoundError: when the resource does not exist.
         :raises CeligoApiError: integrator.io's refusals.
         """
         kind = as_resource_type(resource_type)
         rid = check_id(resource_id, f"{kind.singular} id")
         document = as_json_object(changes, "the change")
-        refuse_masked(document, "the change")
+        keeps_masks = kind.facts.mask_keeps_secret is True
+        if not keeps_masks:
+            refuse_masked(document, "the change")
         if strategy not in ("auto", "patch", "put"):
             raise CeligoConfigError(f"strategy must be 'auto', 'patch' or 'put', got {strategy!r}")
         if masked_secrets not in ("refuse", "drop"):
@@ -356,16 +369,38 @@ class ResourceMethods:
             return current
         refused = [op["path"] for op in operations if not is_patchable_path(kind, op["path"])]
         if strategy != "put" and not refused:
-            self.patch_resource(kind, rid, operations)
-            return self.get_resource(kind, rid)
-        if strategy == "patch":
+            guessed = [op["path"] for op in operations if not is_documented_patch_path(kind, op["path"])]
+            try:
+                self.patch_resource(kind, rid, operations)
+            except CeligoApiError as error:
+                if strategy == "patch" or not guessed or not _refused_patch(error):
+                    raise
+                self.log.warning(
+                    "integrator.io refused a JSON Patch of %s on %s %s (%s); updating with GET -> merge -> PUT",
+                    ", ".join(guessed),
+                    kind.singular,
+                    rid,
+                    error,
+                )
+                refused = guessed
+            else:
+                return self.get_resource(kind, rid)
+        elif strategy == "patch":
             raise CeligoConfigError(
                 f"integrator.io does not accept a JSON Patch of {', '.join(refused)} on {kind.value}; "
                 "use strategy='auto' or 'put' (read, merge, write the full document)"
             )
         merged = deep_merge(current, document)
         masked = list(masked_paths(merged))
-        if masked and masked_secrets != "drop":
+        body = merged
+        if masked and keeps_masks:
+            self.log.info(
+                "Sending the mask back for %s of %s %s: integrator.io keeps those secrets as they are",
+                ", ".join(masked),
+                kind.singular,
+                rid,
+            )
+        elif masked and masked_secrets != "drop":
             raise CeligoConfigError(
                 f"updating {', '.join(refused)} of {kind.singular} {rid} needs a full PUT, which replaces the whole "
                 f"document, and the secret(s) at {', '.join(masked)} are only known to integrator.io (it shows "
@@ -373,29 +408,32 @@ class ResourceMethods:
                 "Include their real values in the change, set them to None to remove them, or pass "
                 "masked_secrets='drop' to send the document without them."
             )
-        if masked:
+        elif masked:
             self.log.warning(
                 "Leaving masked secret(s) %s out of the full update of %s %s (masked_secrets='drop')",
                 ", ".join(masked),
                 kind.singular,
                 rid,
             )
+            body = without_masked_values(merged)
         self.log.info("Updating %s %s with a full PUT (changed: %s)", kind.singular, rid, ", ".join(refused))
-        return self.request("PUT", f"{kind.path}/{rid}", json=without_masked_values(merged))
+        return self.request("PUT", f"{kind.path}/{rid}", json=body)
 
     def replace_resource(
         self, resource_type: ResourceType | str, resource_id: str, document: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Replace a resource with ``document`` (a full PUT: fields it leaves out are erased); return the result.
 
-        :raises CeligoConfigError: for a bad document or a masked secret in it.
+        :raises CeligoConfigError: for a bad document or a masked secret in it (allowed for iClients, where
+            sending the mask keeps the stored secret).
         :raises CeligoNotFoundError: when the resource does not exist.
         :raises CeligoApiError: integrator.io's refusals.
         """
         kind = as_resource_type(resource_type)
         rid = check_id(resource_id, f"{kind.singular} id")
         body = as_json_object(document, "the document")
-        refuse_masked(body, "the document")
+        if kind.facts.mask_keeps_secret is not True:
+            refuse_masked(body, "the document")
         return self.request(
             "PUT",
             f"{kind.path}/{rid}",
@@ -408,8 +446,15 @@ class ResourceMethods:
     ) -> None:
         """Send a JSON Patch (RFC 6902 operations) to a resource; integrator.io answers 204.
 
+        A patch that would act differently when applied twice (``remove``, ``move``, ``copy``, an insert into a
+        list) is not sent again after an answer that may have been lost: the resource is read and, when every
+        ``remove`` path is gone and every ``add``/``replace`` value is in place, the patch counts as done; when
+        they are not, it is sent again. A ``move``, ``copy`` or list insert cannot be checked that way and
+        raises CeligoWriteUnclearError instead.
+
         :raises CeligoConfigError: when the type takes no patch, or an operation writes a masked secret.
         :raises CeligoNotFoundError: when the resource does not exist.
+        :raises CeligoWriteUnclearError: see above.
         :raises CeligoApiError: 4xx for a refused path.
         """
         kind = as_resource_type(resource_type)
@@ -419,14 +464,45 @@ class ResourceMethods:
         ops = [dict(op) for op in operations]
         if not ops or any("op" not in op or "path" not in op for op in ops):
             raise CeligoConfigError("a JSON Patch is a non-empty list of {'op', 'path', ...} operations")
-        refuse_masked([op.get("value") for op in ops], "the patch")
-        self.request(
-            "PATCH",
-            f"{kind.path}/{rid}",
-            json=ops,
-            not_found=f"{kind.singular} {rid} does not exist, so it cannot be updated",
-        )
+        if kind.facts.mask_keeps_secret is not True:
+            refuse_masked([op.get("value") for op in ops], "the patch")
+        path = f"{kind.path}/{rid}"
+        not_found = f"{kind.singular} {rid} does not exist, so it cannot be updated"
+        if any(repeats_differently(op) for op in ops):
+            self._write("PATCH", path, json=ops, look=self._patched(path, ops), not_found=not_found)
+        else:
+            self.request("PATCH", path, json=ops, not_found=not_found)
         self.log.info("Patched %s %s: %s", kind.singular, rid, ", ".join(op["path"] for op in ops))
+
+    def _patched(self, path: str, ops: Sequence[Mapping[str, Any]]) -> Look:
+        """Return the look of a patch: ``Found(None)`` when ``GET path`` shows every operation's effect, else None.
+
+        Raises CeligoWriteUnclearError for an operation whose effect a read cannot show (move, copy, list insert).
+        """
+
+        def look(lost: BaseException) -> Found[None] | None:
+            unclear = [
+                op
+                for op in ops
+                if op.get("op") in ("move", "copy") or (op.get("op") == "add" and repeats_differently(op))
+            ]
+            if unclear:
+                paths = ", ".join(str(op.get("path")) for op in unclear)
+                raise self._unclear(
+                    lost,
+                    f"the JSON Patch of {path}",
+                    f"a read cannot tell whether {paths} were applied; GET /v1{path} and check before patching again",
+                )
+            document = self.request("GET", path)
+            for op in ops:
+                present, value = value_at(document, str(op["path"]))
+                if op["op"] == "remove" and present:
+                    return None
+                if op["op"] in ("add", "replace") and (not present or value != op.get("value")):
+                    return None
+            return Found(None, f"the patched values in {path}")
+
+        return look
 
     def delete_resource(self, resource_type: ResourceType | str, resource_id: str, *, missing_ok: bool = False) -> bool:
         """Delete a resource (it goes to the recycle bin); return True, or False when it was already gone.
@@ -554,7 +630,12 @@ class ResourceMethods:
             )
 
         answer = self._write("POST", f"{kind.path}/{sid}/clone", json=body, look=look)
+        document = answer if isinstance(answer, Mapping) else None
+        if not isinstance(answer, list):
+            answer = self._manifest_of_answer(kind, answer)
         summary = clone_summary(kind, answer, target)
+        if summary["integration_id"] is None and document is not None:
+            summary["integration_id"] = document.get("_integrationId")
         if summary["integration_id"] is not None:
             summary["integration_id"] = check_id(summary["integration_id"], "_integrationId of the clone answer")
         summary["flow_ids"] = [check_id(f, "flow _id of the clone answer") for f in summary["flow_ids"]]
@@ -566,6 +647,30 @@ class ResourceMethods:
             summary["flow_ids"],
         )
         return summary
+
+    def _manifest_of_answer(self, kind: ResourceType, answer: Any) -> Any:
+        """Return the manifest of a clone answered with the cloned document instead of a manifest.
+
+        Celigo's clone-response schema allows either. The document's integration (an integration clone, or
+        one answered with only ``_integrationId``) or flow is read back with its flows, exports and imports, so
+        that ``flow_ids`` is not silently empty. Anything else is returned as it is.
+        """
+        if not isinstance(answer, Mapping):
+            return answer
+        if answer.get("_id"):
+            clone: Mapping[str, Any] = answer
+            check_id(answer["_id"], "_id of the clone answer")
+        elif kind is ResourceType.INTEGRATIONS and answer.get("_integrationId"):
+            clone = self.get_resource(kind, check_id(answer["_integrationId"], "_integrationId of the clone answer"))
+        else:
+            return answer
+        manifest = self._clone_manifest(kind, clone)
+        self.log.info(
+            "integrator.io answered the clone with the new %s, not a manifest; read back %d resource(s) it holds",
+            kind.singular,
+            len(manifest),
+        )
+        return manifest
 
     def _clone_manifest(self, kind: ResourceType, clone: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Return the manifest ``[{"model", "_id", "name"}]`` of a clone found after a lost answer.
@@ -696,13 +801,18 @@ class ResourceMethods:
     # -- lookup caches ------------------------------------------------------------------------------------
 
     def upsert_lookup_cache_entries(self, lookup_cache_id: str, entries: Any) -> int:
-        """Add or overwrite lookup-cache entries in batches of 1000; return how many were sent.
+        """Add or overwrite lookup-cache entries; return how many were sent.
 
-        ``entries``: a ``{key: value}`` mapping or a list of ``{"key", "value"}`` dicts.
+        ``entries``: a ``{key: value}`` mapping or a list of ``{"key", "value"}`` dicts or ``(key, value)`` rows.
+        integrator.io stores string values only: any other value is sent JSON-encoded (``{"id": 1}`` becomes
+        ``'{"id":1}'``; ``get_lookup_cache_entries`` returns that string). Sent in batches of at most 1000
+        entries and 5 MB, integrator.io's per-request limits (a cache holds at most 50 MB).
+
+        :raises CeligoConfigError: for bad entries, a value JSON cannot encode, or one entry over 5 MB.
         """
         cid = check_id(lookup_cache_id, "lookup cache id")
         items = as_lookup_entries(entries)
-        for batch in batches(items):
+        for batch in sized_batches(items, max_bytes=LOOKUP_BATCH_BYTES, what="lookup cache entry"):
             self.request("POST", f"/lookupcaches/{cid}/data", json={"data": batch})
         self.log.info("Upserted %d entries into lookup cache %s", len(items), cid)
         return len(items)
@@ -768,6 +878,77 @@ class ResourceMethods:
             "offline": offline,
             "reason": "; ".join(reasons) or None,
         }
+
+    def set_connection_concurrency(
+        self,
+        connection_id: str,
+        *,
+        concurrency_level: int | None = None,
+        borrow_concurrency_from: str | Literal[False] | None = None,
+        secrets: Mapping[str, Any] | None = None,
+        masked_secrets: MaskedSecrets = "refuse",
+    ) -> dict[str, Any]:
+        """Set a Celigo connection's own concurrency toward its application; return the updated connection.
+
+        ``concurrency_level`` goes to ``<type>.concurrencyLevel`` (``http.concurrencyLevel`` for an HTTP or
+        integrator.io connection); integrator.io clamps values above the licence's maximum (25, or 50 with
+        Environments) without an error. ``borrow_concurrency_from`` sets ``_borrowConcurrencyFromConnectionId``
+        (the connection then shares that connection's slots and its own level is ignored); ``False`` stops
+        borrowing; None leaves either unchanged. This is integrator.io's setting, not the provider's
+        ``concurrency_level`` extra of the Airflow connection.
+
+        Celigo documents no PATCH path for these fields, so a JSON Patch (which leaves the secrets alone) is
+        tried first; when integrator.io refuses it, the connection is read, merged and PUT whole, and a PUT of a
+        connection must carry its secrets: give them in ``secrets`` (a partial document, e.g.
+        ``{"http": {"auth": {"token": {"token": "..."}}}}``), or ``masked_secrets="drop"`` to erase them.
+
+        :raises CeligoConfigError: for bad values, or a PUT that would need secrets that were not given.
+        :raises CeligoNotFoundError: when the connection does not exist.
+        :raises CeligoApiError: integrator.io's refusals.
+        """
+        cid = check_id(connection_id, "connection id")
+        if concurrency_level is None and borrow_concurrency_from is None:
+            raise CeligoConfigError("pass concurrency_level, borrow_concurrency_from, or both")
+        changes: dict[str, Any] = {}
+        if concurrency_level is not None:
+            if isinstance(concurrency_level, bool) or not isinstance(concurrency_level, int) or concurrency_level < 1:
+                raise CeligoConfigError(
+                    f"concurrency_level must be a whole number of at least 1, got {concurrency_level!r}"
+                )
+            connection = self._get_for(ResourceType.CONNECTIONS, cid, "updated")
+            block = connection.get("type")
+            if not isinstance(block, str) or not block:
+                raise CeligoConfigError(
+                    f"connection {cid} has no 'type', so where its concurrencyLevel lives is unknown"
+                )
+            if concurrency_level > 25:
+                self.log.warning(
+                    "integrator.io clamps a connection's concurrency level to its licence's maximum (25, or 50 "
+                    "with Environments) without an error; asked for %d",
+                    concurrency_level,
+                )
+            changes[block] = {"concurrencyLevel": concurrency_level}
+        if borrow_concurrency_from is False:
+            changes["_borrowConcurrencyFromConnectionId"] = None
+        elif borrow_concurrency_from is not None:
+            lender = check_id(borrow_concurrency_from, "borrow_concurrency_from")
+            if lender == cid:
+                raise CeligoConfigError(f"connection {cid} cannot borrow concurrency from itself")
+            changes["_borrowConcurrencyFromConnectionId"] = lender
+        given = as_json_object(secrets, "secrets") if secrets else {}
+        try:
+            return self.update_resource(ResourceType.CONNECTIONS, cid, changes, strategy="patch")
+        except CeligoApiError as error:
+            if not _refused_patch(error):
+                raise
+            self.log.warning(
+                "integrator.io refused a JSON Patch of connection %s's concurrency (%s); updating it with "
+                "GET -> merge -> PUT",
+                cid,
+                error,
+            )
+        full = deep_merge(changes, given)  # keeps the None that stops borrowing
+        return self.update_resource(ResourceType.CONNECTIONS, cid, full, strategy="put", masked_secrets=masked_secrets)
 
     # -- flow step errors ---------------------------------------------------------------------------------
 
@@ -878,6 +1059,13 @@ class ResourceMethods:
         )
         self.log.info("Restored %s %s from the recycle bin", kind.singular, rid)
         return answer
+
+
+def _refused_patch(error: CeligoApiError) -> bool:
+    """True when a PATCH was refused for what it asked (a 4xx other than 401, 404 and 429)."""
+    return (
+        400 <= error.status < 500 and error.status not in (401, 404, 429) and not isinstance(error, CeligoNotFoundError)
+    )
 
 
 def _cloneable(value: ResourceType | str) -> ResourceType:

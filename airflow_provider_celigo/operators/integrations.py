@@ -95,6 +95,10 @@ class CeligoCloneOperator(CeligoBaseOperator):
             sandbox=self.sandbox,
         )
         if self.enable_flows:
+            if not result["flow_ids"] and self.resource_type in (ResourceType.INTEGRATIONS, ResourceType.FLOWS):
+                self.log.warning(
+                    "The clone of %s %s holds no flow: nothing to enable", self.resource_type.singular, self.source_id
+                )
             for flow_id in result["flow_ids"]:
                 self.hook.set_flow_enabled(flow_id, True)
             self.log.info("Enabled %d cloned flow(s)", len(result["flow_ids"]))

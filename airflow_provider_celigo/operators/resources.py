@@ -33,6 +33,7 @@ __all__ = [
     "CeligoResolveFlowErrorsOperator",
     "CeligoRestoreResourceOperator",
     "CeligoRetryFlowErrorsOperator",
+    "CeligoSetConnectionConcurrencyOperator",
     "CeligoUpdateResourceOperator",
     "CeligoUpsertLookupCacheEntriesOperator",
 ]
@@ -387,6 +388,66 @@ class CeligoPingConnectionOperator(CeligoBaseOperator):
             raise CeligoError(f"Celigo connection {label} is not usable: {result['reason']}")
         self.log.info("Celigo connection %s answered its ping", label)
         return result
+
+
+class CeligoSetConnectionConcurrencyOperator(CeligoBaseOperator):
+    """Set a Celigo connection's own concurrency toward its application; return the updated connection.
+
+    The integrator.io fields ``<type>.concurrencyLevel`` and ``_borrowConcurrencyFromConnectionId`` (what the
+    connection page calls "Concurrency level" and "Borrow concurrency from"), not the provider's own
+    ``concurrency_level`` extra. Tried as a JSON Patch, which leaves the secrets alone; when integrator.io
+    refuses that, the connection is PUT whole, which needs its secrets (see ``CeligoHook.set_connection_concurrency``).
+
+    :param connection_id: the integrator.io connection (templated), not an Airflow connection id.
+    :param concurrency_level: the level (templated; integrator.io clamps it to the licence's maximum).
+    :param borrow_concurrency_from: a connection id whose slots to share, or ``False`` to stop borrowing
+        (templated; default unchanged).
+    :param secrets_variable: the name of an Airflow Variable (JSON) holding the connection's real secrets for a
+        full PUT, as a partial document such as ``{"http": {"auth": {"token": {"token": "..."}}}}``; read when the
+        task runs, never templated or stored on the task. Default: none (a PUT that needs them is refused).
+    :param masked_secrets: ``"refuse"`` (default) or ``"drop"`` (a full PUT then erases the secrets).
+    """
+
+    template_fields: Sequence[str] = ("connection_id", "concurrency_level", "borrow_concurrency_from")
+
+    def __init__(
+        self,
+        *,
+        connection_id: str,
+        concurrency_level: int | str | None = None,
+        borrow_concurrency_from: str | bool | None = None,
+        secrets_variable: str | None = None,
+        masked_secrets: MaskedSecrets = "refuse",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.connection_id = connection_id
+        self.concurrency_level = concurrency_level
+        self.borrow_concurrency_from = borrow_concurrency_from
+        self.secrets_variable = secrets_variable
+        self.masked_secrets = masked_secrets
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        level = self.concurrency_level
+        if isinstance(level, str):  # rendered from a template
+            if not level.strip().isdigit():
+                raise CeligoConfigError(f"concurrency_level must be a whole number, got {level!r}")
+            level = int(level)
+        borrow = self.borrow_concurrency_from
+        if borrow is True:
+            raise CeligoConfigError("borrow_concurrency_from takes a connection id, or False to stop borrowing")
+        secrets = None
+        if self.secrets_variable:
+            from airflow.sdk import Variable
+
+            secrets = Variable.get(self.secrets_variable, deserialize_json=True)
+        return self.hook.set_connection_concurrency(
+            self.connection_id,
+            concurrency_level=level,
+            borrow_concurrency_from=borrow or (False if borrow is False else None),
+            secrets=secrets,
+            masked_secrets=self.masked_secrets,
+        )
 
 
 # -- flow step errors -----------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+import requests
 from conftest import Api, assert_error
 
 from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
@@ -103,3 +105,23 @@ def test_clone_export_and_import(api: Api) -> None:
     unmapped = api.post(f"/imports/{DEMO_IDS['import_orders']}/clone", json={"name": "x"})
     assert_error(unmapped, 400, "invalid_connectionMap")
     assert_error(api.post(f"/connections/{DEMO_IDS['conn_shopify']}/clone", json={}), 404)
+
+
+def test_clone_can_answer_with_the_cloned_document(api: Api, admin: EmulatorAdmin) -> None:
+    admin.configure(clone_answer="document")
+    try:
+        template = DEMO_IDS["integration_template"]
+        response = api.post(f"/integrations/{template}/clone", json={"name": "Doc answer", "connectionMap": ACME_MAP})
+        assert response.status_code == 201, response.text
+        doc = response.json()
+        assert isinstance(doc, dict) and doc["name"] == "Doc answer" and doc["_id"] != template
+        assert sorted(doc["_registeredConnectionIds"]) == sorted(ACME_MAP.values())
+        flows = api.get(f"/integrations/{doc['_id']}/flows").json()
+        assert len(flows) == 2
+        export = DEMO_IDS["export_onboarding_customers"]
+        answer = api.post(f"/exports/{export}/clone", json={"connectionMap": ACME_MAP}).json()
+        assert answer["_connectionId"] == DEMO_IDS["conn_acme_shopify"] and answer["_id"] != export
+        with pytest.raises(requests.HTTPError, match="422"):
+            admin.configure(clone_answer="both")
+    finally:
+        admin.configure(clone_answer="manifest")

@@ -32,26 +32,66 @@ def test_secrets_are_masked_on_every_read(api: Api, admin: EmulatorAdmin) -> Non
     assert _stored(admin, "connections", DEMO_IDS["conn_netsuite"])["netsuite"]["password"] == "ns-demo-pass"
 
 
-def test_put_with_masked_secret_keeps_it_and_is_logged(api: Api, admin: EmulatorAdmin) -> None:
+def test_connection_put_with_masked_secret_stores_the_mask_and_is_logged(api: Api, admin: EmulatorAdmin) -> None:
+    # celigo/ai configuring-connections: a GET -> PUT round trip of a connection corrupts its credentials.
     conn_id = DEMO_IDS["conn_shopify"]
     doc = api.get(f"/connections/{conn_id}").json()
     doc["name"] = "Renamed"
     assert api.put(f"/connections/{conn_id}", json=doc).status_code == 200
     stored = _stored(admin, "connections", conn_id)
     assert stored["name"] == "Renamed"
-    assert stored["http"]["auth"]["token"]["token"] == "shpat_demo_secret_1"
+    assert stored["http"]["auth"]["token"]["token"] == MASK
     log = admin.requests_log()
     put = [r for r in log if r["method"] == "PUT" and r["path"].endswith(conn_id)]
     assert put and put[-1]["masked_secret_written"] is True
     assert not any(r["masked_secret_written"] for r in log if r["method"] == "GET")
 
 
-def test_put_with_masked_secret_when_switch_off_stores_the_mask(api: Api, admin: EmulatorAdmin) -> None:
+def test_iclient_put_with_masked_secret_keeps_it_and_omitting_it_erases_it(api: Api, admin: EmulatorAdmin) -> None:
+    # celigo/ai iclient-schemas/request.yml: re-send the mask to keep a secret; it is not preserved if omitted.
+    admin.configure(keep_secret_on_mask_write=False)  # the documented iClient rule does not depend on the switch
+    rid = DEMO_IDS["iclient_shopify"]
+    doc = api.get(f"/iclients/{rid}").json()
+    assert doc["oauth2"]["clientSecret"] == MASK and doc["oauth2"]["clientId"] != MASK
+    secret = _stored(admin, "iclients", rid)["oauth2"]["clientSecret"]
+    doc["name"] = "Shopify app v2"
+    assert api.put(f"/iclients/{rid}", json=doc).status_code == 200
+    assert _stored(admin, "iclients", rid)["oauth2"]["clientSecret"] == secret
+    del doc["oauth2"]["clientSecret"]
+    assert api.put(f"/iclients/{rid}", json=doc).status_code == 200
+    assert "clientSecret" not in _stored(admin, "iclients", rid)["oauth2"]
+
+
+def test_iclient_schema_secrets_are_masked(api: Api) -> None:
+    body = {
+        "provider": "netsuite",
+        "netsuite": {"consumerKey": "ck", "consumerSecret": "cs"},
+        "jwt": {"privateKey": "pk", "signatureMethod": "RS256"},
+        "oauth2": {"clientId": "visible", "encrypted": {"apiKey": "k1"}},
+    }
+    created = api.post("/iclients", json=body).json()
+    assert created["netsuite"] == {"consumerKey": MASK, "consumerSecret": MASK}
+    assert created["jwt"] == {"privateKey": MASK, "signatureMethod": "RS256"}
+    assert created["oauth2"] == {"clientId": "visible", "encrypted": {"apiKey": MASK}}
+
+
+def test_agent_and_stack_tokens_are_masked(api: Api, admin: EmulatorAdmin) -> None:
+    agent = api.post("/agents", json={"name": "agent", "token": "agent-secret"}).json()
+    assert agent["token"] == MASK
+    stack = api.post("/stacks", json={"name": "s", "type": "server", "systemToken": "st", "server": {"x": 1}}).json()
+    assert stack["systemToken"] == MASK and stack["server"] == {"x": 1}
+    assert _stored(admin, "agents", agent["_id"])["token"] == "agent-secret"
+
+
+def test_undocumented_types_follow_the_switch(api: Api, admin: EmulatorAdmin) -> None:
+    rid = DEMO_IDS["accesstoken_airflow"]
+    original = _stored(admin, "accesstokens", rid)["token"]
+    doc = api.get(f"/accesstokens/{rid}").json()
+    api.put(f"/accesstokens/{rid}", json=doc)
+    assert _stored(admin, "accesstokens", rid)["token"] == original
     admin.configure(keep_secret_on_mask_write=False)
-    conn_id = DEMO_IDS["conn_netsuite"]
-    doc = api.get(f"/connections/{conn_id}").json()
-    api.put(f"/connections/{conn_id}", json=doc)
-    assert _stored(admin, "connections", conn_id)["netsuite"]["password"] == MASK
+    api.put(f"/accesstokens/{rid}", json=doc)
+    assert _stored(admin, "accesstokens", rid)["token"] == MASK
 
 
 def test_put_with_real_secret_is_not_flagged(api: Api, admin: EmulatorAdmin) -> None:
@@ -104,17 +144,40 @@ def test_patch_other_types(api: Api, admin: EmulatorAdmin) -> None:
     assert api.patch(f"/connections/{conn}", json=ops).status_code == 204
     token_op = [{"op": "replace", "path": "/http/auth/token/token", "value": MASK}]
     assert api.patch(f"/connections/{conn}", json=token_op).status_code == 204
-    assert _stored(admin, "connections", conn)["http"]["auth"]["token"]["token"] == "shpat_demo_secret_1"
+    assert _stored(admin, "connections", conn)["http"]["auth"]["token"]["token"] == MASK  # a connection stores it
     assert admin.requests_log()[-1]["masked_secret_written"] is True
     for rtype, rid in (
         ("integrations", DEMO_IDS["integration_shop"]),
         ("scripts", DEMO_IDS["script_normalize"]),
         ("apis", DEMO_IDS["api_order_status"]),
-        ("exports", DEMO_IDS["export_orders"]),
-        ("imports", DEMO_IDS["import_orders"]),
     ):
         ops = [{"op": "replace", "path": "/description", "value": "patched"}]
         assert api.patch(f"/{rtype}/{rid}", json=ops).status_code == 204, rtype
         assert api.get(f"/{rtype}/{rid}").json()["description"] == "patched"
     tag_ops = [{"op": "replace", "path": "/tag", "value": "prod"}]
     assert api.patch(f"/tags/{DEMO_IDS['tag_production']}", json=tag_ops).status_code == 204
+
+
+def test_patch_whitelists_are_the_providers(api: Api, admin: EmulatorAdmin) -> None:
+    from airflow_provider_celigo.resource_types import RESOURCE_FACTS, ResourceType
+    from airflow_provider_celigo.testing.emulator.resources import RESOURCE_TYPES
+
+    for kind, facts in RESOURCE_FACTS.items():
+        assert RESOURCE_TYPES[kind.value].allowed_patch_paths(True) == facts.all_patch_paths, kind
+    description = [{"op": "replace", "path": "/description", "value": "patched"}]
+    for rtype, rid in (("exports", DEMO_IDS["export_orders"]), ("imports", DEMO_IDS["import_orders"])):
+        assert_error(api.patch(f"/{rtype}/{rid}", json=description), 422, "invalid_patch")
+    script = DEMO_IDS["script_normalize"]
+    debug = [{"op": "replace", "path": "/debugUntil", "value": "2030-01-01T00:00:00.000Z"}]
+    assert api.patch(f"/scripts/{script}", json=debug).status_code == 204
+    assert api.get(f"/scripts/{script}").json()["debugUntil"] == "2030-01-01T00:00:00.000Z"
+    assert_error(api.patch(f"/scripts/{script}", json=[{"op": "replace", "path": "/content", "value": "x"}]), 422)
+    admin.configure(accept_guessed_patch_paths=False)
+    try:
+        assert_error(api.patch(f"/scripts/{script}", json=description), 422, "invalid_patch")
+        assert api.patch(f"/scripts/{script}", json=debug).status_code == 204  # documented: still accepted
+        integration = DEMO_IDS["integration_shop"]
+        assert_error(api.patch(f"/integrations/{integration}", json=description), 422, "invalid_patch")
+        assert ResourceType.FLOWS.facts.guessed_patch_paths == ()
+    finally:
+        admin.configure(accept_guessed_patch_paths=True)

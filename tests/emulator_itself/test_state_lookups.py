@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conftest import Api, assert_error
 
+from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
 from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 
 
@@ -19,6 +20,7 @@ def test_account_state(api: Api) -> None:
     assert sorted(api.get("/state").json()["keys"]) == ["count", "cursor"]
     assert api.delete("/state/count").status_code == 204
     assert_error(api.get("/state/count"), 404, "not_found")
+    assert_error(api.delete("/state/count"), 404, "not_found")
     assert api.delete("/state").status_code == 204
     assert api.get("/state").json() == {"keys": []}
 
@@ -30,18 +32,20 @@ def test_resource_state(api: Api) -> None:
     assert api.get(f"{base}/watermark").json() == "2024-05-01"
     assert api.get("/state").json() == {"keys": []}  # separate from account state
     assert api.get(f"/imports/{DEMO_IDS['import_orders']}/state").json() == {"keys": []}
-    assert api.delete(f"{base}/watermark").status_code == 204
+    assert api.delete(f"{base}/watermark").status_code == 200  # DOCS state.md: 200 for a resource's state
     assert_error(api.get(f"{base}/watermark"), 404)
+    assert_error(api.delete(f"{base}/watermark"), 404)
+    assert api.delete(base).status_code == 200
     assert_error(api.get("/flows/6650f00000000000000000ff/state"), 404)
     assert_error(api.put("/state/x", data="1", headers={"Content-Type": "text/plain"}), 415)
 
 
 def test_lookup_cache_data(api: Api) -> None:
     base = f"/lookupcaches/{DEMO_IDS['lookupcache_sku']}"
-    data = [{"key": f"SKU-{i}", "value": {"itemId": str(i)}} for i in range(2, 12)]
+    data = [{"key": f"SKU-{i}", "value": f'{{"itemId":"{i}"}}'} for i in range(2, 12)]
     assert api.post(f"{base}/data", json={"data": data}).status_code == 204
     got = api.post(f"{base}/getData", json={"keys": ["SKU-1", "SKU-5", "missing"]}).json()
-    assert got == {"data": [{"key": "SKU-1", "value": {"itemId": "101"}}, {"key": "SKU-5", "value": {"itemId": "5"}}]}
+    assert got == {"data": [{"key": "SKU-1", "value": {"itemId": "101"}}, {"key": "SKU-5", "value": '{"itemId":"5"}'}]}
     prefixed = api.post(f"{base}/getData", json={"startsWith": "SKU-1"}).json()["data"]
     assert {d["key"] for d in prefixed} == {"SKU-1", "SKU-10", "SKU-11"}
     assert api.post(f"{base}/data", json={"data": [{"key": "SKU-5", "value": "new"}]}).status_code == 204
@@ -54,9 +58,9 @@ def test_lookup_cache_data(api: Api) -> None:
 
 def test_lookup_cache_limits(api: Api) -> None:
     base = f"/lookupcaches/{DEMO_IDS['lookupcache_sku']}"
-    too_many = [{"key": f"k{i}", "value": i} for i in range(1001)]
+    too_many = [{"key": f"k{i}", "value": str(i)} for i in range(1001)]
     assert_error(api.post(f"{base}/data", json={"data": too_many}), 422, "too_many_items")
-    ok = [{"key": f"k{i}", "value": i} for i in range(1000)]
+    ok = [{"key": f"k{i}", "value": str(i)} for i in range(1000)]
     assert api.post(f"{base}/data", json={"data": ok}).status_code == 204
     keys = [f"k{i}" for i in range(1001)]
     assert_error(api.post(f"{base}/getData", json={"keys": keys}), 422, "too_many_items")
@@ -64,3 +68,27 @@ def test_lookup_cache_limits(api: Api) -> None:
     assert len(api.post(f"{base}/getData", json={"startsWith": "k"}).json()["data"]) == 1000
     assert_error(api.post(f"{base}/data", json={"data": [{"value": 1}]}), 422)
     assert_error(api.post("/lookupcaches/6650b00000000000000000ff/getData", json={"keys": []}), 404)
+
+
+def test_lookup_cache_values_must_be_strings_and_sizes_are_bounded(api: Api, admin: EmulatorAdmin) -> None:
+    cache = DEMO_IDS["lookupcache_sku"]
+    base = f"/lookupcaches/{cache}"
+    for value in (1, {"id": 1}, None, True):
+        error = assert_error(api.post(f"{base}/data", json={"data": [{"key": "k", "value": value}]}), 422)
+        assert "must be a string" in error["message"]
+    assert api.post(f"{base}/getData", json={"keys": ["k"]}).json() == {"data": []}  # nothing stored
+    # 5 MB per request: 4 entries of 1.3 MB are refused, 3 are taken.
+    big = "x" * 1_300_000
+    four = [{"key": f"big{i}", "value": big} for i in range(4)]
+    error = assert_error(api.post(f"{base}/data", json={"data": four}), 422, "too_large")
+    assert "5 MB" in error["message"]
+    assert api.post(f"{base}/data", json={"data": four[:3]}).status_code == 204
+    # 50 MB per cache: 13 requests of 3 x 1.3 MB fit (50.7 MB would not).
+    for batch in range(1, 13):
+        chunk = [{"key": f"big{batch}-{i}", "value": big} for i in range(3)]
+        response = api.post(f"{base}/data", json={"data": chunk})
+        if batch < 12:
+            assert response.status_code == 204, batch
+    assert_error(response, 422, "cache_full")
+    stored = admin.data()["accounts"]["default"]["lookupData"][cache]
+    assert not any(entry["key"].startswith("big12-") for entry in stored)  # the refused request changed nothing

@@ -291,11 +291,11 @@ def test_lookup_cache_entries_in_batches(hook: CeligoHook, emulator: EmulatorSer
     assert len(logged(emulator, "POST", f"/lookupcaches/{cache}/data")) == 3
     assert len(account(emulator)["lookupData"][cache]) == 2100  # SKU-1 from the seed was overwritten
     found = hook.get_lookup_cache_entries(cache, [f"SKU-{i}" for i in range(1500)] + ["absent"])
-    assert len(found) == 1500 and found["SKU-1499"] == {"itemId": 1499}
+    assert len(found) == 1500 and found["SKU-1499"] == '{"itemId":1499}'  # stored JSON-encoded, as a string
     assert hook.delete_lookup_cache_entries(cache, [f"SKU-{i}" for i in range(1200)]) == 1200
     assert len(account(emulator)["lookupData"][cache]) == 900
     hook.upsert_lookup_cache_entries(cache, {"mapped": 1})
-    assert hook.get_lookup_cache_entries(cache, "mapped") == {"mapped": 1}
+    assert hook.get_lookup_cache_entries(cache, "mapped") == {"mapped": "1"}
 
 
 # -- ping, errors, recycle bin ---------------------------------------------------------------------------

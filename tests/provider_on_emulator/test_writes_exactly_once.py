@@ -236,3 +236,25 @@ def test_lost_retry_answer_adopts_the_retry_job(hook: CeligoHook, emulator: Emul
     job_ids = hook.retry_step_errors(flow, step, keys)
     assert retry_jobs(emulator) == job_ids and len(job_ids) == 1
     assert injected(emulator) == 1
+
+
+# -- a JSON Patch that acts differently when repeated ------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", AFTER)
+def test_lost_patch_remove_answer_is_resolved_by_reading(hook: CeligoHook, emulator: EmulatorServer, kind: str) -> None:
+    flow = DEMO_IDS["flow_orders"]
+    hook.patch_resource("flows", flow, [{"op": "add", "path": "/schedule", "value": "? */5 * * * *"}])
+    fault(emulator, "PATCH", f"/v1/flows/{flow}", kind)
+    hook.patch_resource("flows", flow, [{"op": "remove", "path": "/schedule"}])  # a blind resend would get 422
+    assert injected(emulator) == 1
+    assert sent(emulator, "PATCH", f"/v1/flows/{flow}") == 2  # the add, then the remove once
+    assert "schedule" not in hook.get_resource("flows", flow)
+
+
+def test_lost_patch_remove_answer_before_the_handler_is_sent_again(hook: CeligoHook, emulator: EmulatorServer) -> None:
+    flow = DEMO_IDS["flow_orders"]
+    hook.patch_resource("flows", flow, [{"op": "add", "path": "/schedule", "value": "? */5 * * * *"}])
+    fault(emulator, "PATCH", f"/v1/flows/{flow}", "share_500")
+    hook.patch_resource("flows", flow, [{"op": "remove", "path": "/schedule"}])
+    assert "schedule" not in hook.get_resource("flows", flow)

@@ -119,7 +119,18 @@ def test_token_not_in_repr(celigo_conn: Define) -> None:
 
 def test_unknown_region(celigo_conn: Define) -> None:
     message = refusal(celigo_conn("c_bad", region="apac"))
-    assert "'region'" in message and "'apac'" in message and "['eu', 'na']" in message
+    assert "'region'" in message and "'apac'" in message and "['na', 'eu', 'au', 'ca']" in message
+    assert "au = Australia (api.au.integrator.io)" in message
+
+
+@pytest.mark.parametrize(
+    ("region", "url"),
+    [("au", "https://api.au.integrator.io/v1"), ("CA", "https://api.ca.integrator.io/v1")],
+)
+def test_au_and_ca_regions(celigo_conn: Define, region: str, url: str) -> None:
+    settings = sync_settings(celigo_conn(f"c_{region.lower()}", region=region))
+    assert (settings.region, settings.base_url) == (region.lower(), url)
+    assert settings.ui_url == f"https://{region.lower()}.integrator.io"
 
 
 @pytest.mark.parametrize("password", ["", "   ", None])
@@ -294,10 +305,10 @@ def test_region_ignores_case_and_spaces(celigo_conn: Define, raw: str, region: s
     assert sync_settings(celigo_conn("c_r", extra__celigo__region=raw)).region == region
 
 
-@pytest.mark.parametrize("raw", ["US", "au", "ca", " apac "])
+@pytest.mark.parametrize("raw", ["US", "apj", "uk", " apac "])
 def test_other_regions_are_refused_listing_the_valid_ones(celigo_conn: Define, raw: str) -> None:
     message = refusal(celigo_conn("c_r", region=raw))
-    assert repr(raw) in message and "['eu', 'na']" in message and "North America" in message
+    assert repr(raw) in message and "['na', 'eu', 'au', 'ca']" in message and "North America" in message
 
 
 # -- token characters ---------------------------------------------------------------------------------------

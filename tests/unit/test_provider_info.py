@@ -10,6 +10,7 @@ from typing import Any
 import airflow
 import jsonschema
 import pytest
+from airflow_compat import AIRFLOW_VERSION
 
 from airflow_provider_celigo import __version__
 from airflow_provider_celigo._connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR, legacy_form_widgets
@@ -102,7 +103,7 @@ def test_form_defaults_match_the_settings_defaults() -> None:
         MAX_CONCURRENCY,
         DEFAULT_CONCURRENCY,
     )
-    assert fields["region"]["schema"]["enum"] == ["na", "eu"]
+    assert fields["region"]["schema"]["enum"] == ["na", "eu", "au", "ca"]
     for name, spec in fields.items():
         assert spec["label"] and spec["description"], name
         assert name in CeligoSettings.__dataclass_fields__ or name == "borrow_concurrency_from"
@@ -137,23 +138,40 @@ def test_hook_class_attributes_match_the_metadata() -> None:
     assert entry["ui-field-behaviour"] is UI_FIELD_BEHAVIOUR and entry["conn-fields"] is CONN_FIELDS
 
 
+def metadata_form(manager: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the form widgets and field behaviours ProvidersManager read from provider metadata (3.2+).
+
+    3.3 keeps them apart from the hooks' legacy ones; 3.2 reads them into the same dicts.
+    """
+    if hasattr(manager, "_connection_form_widgets_from_metadata"):
+        return manager._connection_form_widgets_from_metadata, manager._field_behaviours_from_metadata
+    return manager.connection_form_widgets, manager.field_behaviours
+
+
 def test_providers_manager_sees_the_celigo_connection_type() -> None:
     from airflow.providers_manager import ProvidersManager
-    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
     manager = ProvidersManager()
     assert manager.providers[PACKAGE].version == __version__
-    hook_info = ProvidersManagerTaskRuntime().hooks["celigo"]
+    if AIRFLOW_VERSION >= (3, 2):
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+        hook_info = ProvidersManagerTaskRuntime().hooks["celigo"]
+    else:  # the task runtime's own providers manager came with 3.2
+        hook_info = manager.hooks["celigo"]
     assert hook_info is not None
     assert hook_info.hook_class_name == "airflow_provider_celigo.hooks.celigo.CeligoHook"
     assert (hook_info.connection_id_attribute_name, hook_info.package_name) == ("celigo_conn_id", PACKAGE)
-    ui = {m.connection_type: m for m in manager.iter_connection_type_hook_ui_metadata()}["celigo"]
-    assert (ui.hook_name, ui.hook_class_name) == ("Celigo integrator.io", hook_info.hook_class_name)
-    widgets = manager._connection_form_widgets_from_metadata
+    if AIRFLOW_VERSION < (3, 2):
+        return  # no form metadata before 3.2: the form comes from the hook (test_the_ui_gets_the_celigo_form)
+    if AIRFLOW_VERSION >= (3, 3):
+        ui = {m.connection_type: m for m in manager.iter_connection_type_hook_ui_metadata()}["celigo"]
+        assert (ui.hook_name, ui.hook_class_name) == ("Celigo integrator.io", hook_info.hook_class_name)
+    widgets, behaviours = metadata_form(manager)
     for name, spec in CONN_FIELDS.items():
         widget = widgets[f"extra__celigo__{name}"]
         assert widget.hook_class_name.endswith("CeligoHook") and widget.field["schema"]["title"] == spec["label"]
-    behaviour = manager._field_behaviours_from_metadata["celigo"]
+    behaviour = behaviours["celigo"]
     assert behaviour["hidden_fields"] == UI_FIELD_BEHAVIOUR["hidden-fields"]
     assert behaviour["relabeling"] == {"password": "API token"}
 
@@ -169,10 +187,41 @@ def test_verify_ssl_has_a_boolean_form_field() -> None:
     assert settings_from_connection(FakeConnection("c", {"extra__celigo__verify_ssl": "false"})).verify_ssl is False
 
 
+def ui_form() -> Any:
+    """Return the Celigo entry of what the api-server sends the UI's connection form (``/ui/connections/hook_meta``)."""
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    HookMetaService.hook_meta_data.cache_clear()
+    return {meta.connection_type: meta for meta in HookMetaService.hook_meta_data()}["celigo"]
+
+
+def test_the_ui_gets_the_celigo_form() -> None:
+    """On every supported Airflow: from the provider metadata (3.2+), or from the hook's legacy methods (3.0/3.1,
+    read only when WTForms is installed, which the provider depends on for this)."""
+    form = ui_form()
+    assert form.hook_name == "Celigo integrator.io"
+    fields = dict(form.extra_fields or {})
+    assert set(fields) == set(CONN_FIELDS), form
+    region = fields["region"]
+    assert (region["schema"]["enum"], region["value"]) == (CONN_FIELDS["region"]["schema"]["enum"], "na")  # dropdown
+    assert (fields["concurrency_level"]["schema"]["type"], fields["concurrency_level"]["value"]) == (
+        ["integer", "null"],
+        DEFAULT_CONCURRENCY,
+    )
+    assert fields["verify_ssl"]["schema"]["type"] == ["boolean", "null"] and fields["verify_ssl"]["value"] is True
+    standard = form.standard_fields
+    assert standard is not None and standard.password.title == "API token" and not standard.password.hidden
+    assert standard.host.hidden and standard.login.hidden and standard.port.hidden
+
+
 def test_the_ui_shows_the_verify_ssl_field() -> None:
     from airflow.providers_manager import ProvidersManager
 
-    widget = ProvidersManager()._connection_form_widgets_from_metadata["extra__celigo__verify_ssl"]
+    if AIRFLOW_VERSION < (3, 2):
+        widget = ProvidersManager().connection_form_widgets["extra__celigo__verify_ssl"]
+        assert widget.field.field_class.__name__ == "BooleanField"
+        return
+    widget = metadata_form(ProvidersManager())[0]["extra__celigo__verify_ssl"]
     assert widget.field["schema"]["type"] == ["boolean", "null"] and widget.field["value"] is True
 
 
@@ -207,7 +256,10 @@ def test_config_options_are_declared_for_the_keys_the_pool_policy_reads() -> Non
 
 def test_airflow_config_knows_the_celigo_defaults() -> None:
     from airflow.configuration import conf
+    from airflow.providers_manager import ProvidersManager
 
+    # What every Airflow command does at start (3.0 does not do it on import, later lines do; twice is harmless).
+    ProvidersManager().initialize_providers_configuration()
     assert conf.getboolean("celigo", "pace_after_429") is True
     assert conf.get("celigo", "synced_pools") == "" and conf.get("celigo", "pool_overrides") == ""
     assert "celigo" in conf.configuration_description

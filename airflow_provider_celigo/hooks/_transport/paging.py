@@ -3,7 +3,10 @@
 integrator.io lists say where the next page is with ``rel="next"`` (``/jobs`` pages by ``createdAt_lte``
 windows, a step's errors by ``nextPageURL``). ``PageTrail`` remembers which pages one listing has read: a
 page asked for twice (the same URL, whatever the order or escaping of its query, or the same cursor) stops
-the listing with ``paging_cycle``, and more than ``MAX_PAGES`` pages with ``paging_limit``.
+the listing with ``paging_cycle``, more than ``MAX_PAGES`` pages with ``paging_limit``, and a next page on
+another path than the listing's first page (another resource, another API prefix, ``.``/``..`` segments,
+however escaped) with ``paging_off_path``: the token goes with every page, so a link must not walk elsewhere
+on the API host (links to another host are refused before, by ``urls.build_url``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from airflow_provider_celigo.exceptions import CeligoApiError
 
@@ -64,6 +67,7 @@ class PageTrail:
         self.describe = describe
         self.max_pages = MAX_PAGES if max_pages is None else max_pages
         self._pages: dict[Hashable, int] = {}
+        self._first_path: str | None = None
 
     @property
     def pages(self) -> int:
@@ -76,6 +80,7 @@ class PageTrail:
         ``status`` is that of the answer that pointed at it. Raises CeligoApiError ``paging_cycle`` when the
         listing read that page already, ``paging_limit`` when it has read ``max_pages`` pages.
         """
+        self._check_path(key, status)
         earlier = self._pages.get(key)
         if earlier is not None:
             raise CeligoApiError(
@@ -100,3 +105,25 @@ class PageTrail:
                 ),
             )
         self._pages[key] = self.pages + 1
+
+    def _check_path(self, key: Hashable, status: int) -> None:
+        """Raise CeligoApiError ``paging_off_path`` when a ``page_key`` key leaves the first page's path."""
+        if not (isinstance(key, tuple) and len(key) == 4 and isinstance(key[2], str)):
+            return  # a cursor (``/jobs`` windows), not a URL
+        path = unquote(key[2])
+        segments = path.split("/")
+        if self._first_path is None:
+            self._first_path = path
+            return
+        if path != self._first_path or any(segment in (".", "..") for segment in segments):
+            shown = path if len(path) <= 200 else path[:200] + "..."
+            raise CeligoApiError(
+                status=status,
+                method=self.method,
+                path=self.path,
+                code="paging_off_path",
+                message=(
+                    f"the next page points at {shown!r}, not at this listing's path {self._first_path!r}; "
+                    "refused to follow it, since the API token would be sent to another resource"
+                ),
+            )

@@ -23,6 +23,18 @@ RUNTIME_KEYS = frozenset(
         "validate_refs",
         "flat_401",
         "tokens",
+        "accept_guessed_patch_paths",
+        "clone_answer",
+        "step_errors_page_size",
+        "step_errors_404_when_empty",
+        "state_delete_missing_404",
+        # the job model (jobengine.py)
+        "honour_export_ids",
+        "refuse_disabled_runs",
+        "queue_lag_seconds",
+        "finalize_seconds",
+        "chain_delay_seconds",
+        "run_schedules",
     }
 )
 ALIASES = {"bucket": "bucket_size", "refill": "refill_per_second"}
@@ -52,6 +64,28 @@ class EmulatorConfig:
     validate_refs: bool = True
     flat_401: bool = False
     request_log_size: int = 10000
+    # PATCH of paths the provider guesses (not documented) succeeds; False: only documented paths (422 else).
+    accept_guessed_patch_paths: bool = True
+    # What a clone answers: "manifest" ([{model, _id, name}]) or "document" (the cloned resource); both are
+    # allowed by Celigo's clone-response schema.
+    clone_answer: str = "manifest"
+    # Step errors per page of GET /flows/{id}/{step}/errors (more pages: nextPageURL).
+    step_errors_page_size: int = 1000
+    # A step without errors answers 404 (no error store yet), as one real client observed.
+    step_errors_404_when_empty: bool = False
+    # DELETE of a state key that is not set answers 404 (undocumented; as GET of that key does), else 204/200.
+    state_delete_missing_404: bool = True
+    # The job model. Assumed, not documented by any source: a run body's ``_exportIds`` runs only those
+    # page generators (False: the body is recorded and every page generator runs), and running a
+    # disabled flow answers 422 ``flow_disabled`` (False: it runs).
+    honour_export_ids: bool = True
+    refuse_disabled_runs: bool = True
+    # Emulated seconds: createdAt -> startedAt of a flow job (real median 1.9 s), last step's end ->
+    # the job turning terminal (lastExecutedAt; real median 24 s), a completed run -> its _runNextFlowIds.
+    queue_lag_seconds: float = 0.1
+    finalize_seconds: float = 0.2
+    chain_delay_seconds: float = 0.5
+    run_schedules: bool = True  # fire enabled flows' ``schedule`` on the emulated clock
 
     @property
     def default_token(self) -> str:
@@ -80,16 +114,31 @@ class EmulatorConfig:
 
 def _check(key: str, value: Any) -> None:
     """Raise ValueError when ``value`` is not valid for ``key``."""
-    if key in {"empty_list_204", "keep_secret_on_mask_write", "jobs_require_scope", "validate_refs", "flat_401"}:
+    if key in {
+        "empty_list_204",
+        "keep_secret_on_mask_write",
+        "jobs_require_scope",
+        "validate_refs",
+        "flat_401",
+        "accept_guessed_patch_paths",
+        "step_errors_404_when_empty",
+        "state_delete_missing_404",
+        "honour_export_ids",
+        "refuse_disabled_runs",
+        "run_schedules",
+    }:
         if not isinstance(value, bool):
             raise ValueError(f"{key} must be a boolean")
-    elif key in {"page_size", "bucket_size", "jobs_cap"}:
+    elif key == "clone_answer":
+        if value not in ("manifest", "document"):
+            raise ValueError("clone_answer must be 'manifest' or 'document'")
+    elif key in {"page_size", "bucket_size", "jobs_cap", "step_errors_page_size"}:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{key} must be an integer >= 1")
     elif key in {"clock_speed", "refill_per_second"}:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"{key} must be a number > 0")
-    elif key == "cancel_delay_seconds":
+    elif key in {"cancel_delay_seconds", "queue_lag_seconds", "finalize_seconds", "chain_delay_seconds"}:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ValueError(f"{key} must be a number >= 0")
     elif key == "run_status_code":

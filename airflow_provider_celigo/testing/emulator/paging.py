@@ -60,3 +60,30 @@ def list_response(
         next_url = request.url.include_query_params(after=encode_cursor(offset + size))
         headers["Link"] = f'<{next_url}>; rel="next"'
     return JSONResponse(page, headers=headers)
+
+
+def body_cursor_response(
+    request: Request,
+    field: str,
+    items: list[Any],
+    page_size: int,
+    *,
+    empty_404: bool = False,
+) -> JSONResponse:
+    """Return one page of ``items`` as ``{field: [...], "nextPageURL": ...}`` (step errors, resolved errors).
+
+    ``nextPageURL`` is present while more remain: this request's path and query with an ``after`` cursor, led
+    by ``/api`` instead of ``/v1`` as the UI receives it. With ``empty_404``, no items at all answers 404, as a
+    step without an error store has been seen to. Raises ApiError 400 for a bad cursor, 404 as said.
+    """
+    if not items and empty_404:
+        raise ApiError(404, "not_found", "This step has no error store yet (it never had errors).")
+    cursor = request.query_params.get("after")
+    offset = decode_cursor(cursor) if cursor else 0
+    size = page_size_for(request, page_size)
+    body: dict[str, Any] = {field: items[offset : offset + size]}
+    if offset + size < len(items):
+        following = request.url.include_query_params(after=encode_cursor(offset + size))
+        path = following.path.removeprefix("/v1")
+        body["nextPageURL"] = f"/api{path}?{following.query}"
+    return JSONResponse(body)

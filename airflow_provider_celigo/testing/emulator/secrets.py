@@ -1,8 +1,17 @@
-"""Masking of secrets on read, and detection of masked values written back."""
+"""Masking of secrets on read, and what a masked value written back does.
+
+A type's secrets are its ``secret_fields`` (from the provider's facts, after the celigo/ai schemas) plus, for
+connections and iClients, any secret-named key inside a block. Writing the mask ``******`` back keeps the
+stored secret for iClients (their schema says so), stores the mask itself for connections (their guidance
+says a GET -> PUT round trip corrupts the credential), and follows ``keep_secret_on_mask_write`` for the
+types no source covers.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from airflow_provider_celigo.resource_types import secret_field_matches
 
 from .resources import ResourceType
 
@@ -34,24 +43,38 @@ def is_secret_key(key: str) -> bool:
 
 
 def masked(doc: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
-    """Return ``doc`` with its secrets replaced by ``******`` (a copy; ``doc`` itself if no secrets)."""
-    if rtype.secret_depth is None:
+    """Return ``doc`` with its secrets replaced by ``******`` (a copy; ``doc`` itself if the type has none)."""
+    if rtype.secret_depth is None and not rtype.secret_fields:
         return doc
-    return _mask(doc, 1, rtype.secret_depth)
+    result: dict[str, Any] = _mask(doc, (), rtype)
+    return result
 
 
-def _mask(value: Any, depth: int, min_depth: int) -> Any:
+def _is_secret(parts: tuple[str, ...], rtype: ResourceType) -> bool:
+    if secret_field_matches(rtype.secret_fields, parts):
+        return True
+    return rtype.secret_depth is not None and len(parts) >= rtype.secret_depth and is_secret_key(parts[-1])
+
+
+def _mask(value: Any, parts: tuple[str, ...], rtype: ResourceType) -> Any:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
-            if depth >= min_depth and is_secret_key(key) and isinstance(item, (str, int, float)):
+            here = (*parts, str(key))
+            if isinstance(item, (str, int, float)) and not isinstance(item, bool) and _is_secret(here, rtype):
                 out[key] = MASK
             else:
-                out[key] = _mask(item, depth + 1, min_depth)
+                out[key] = _mask(item, here, rtype)
         return out
     if isinstance(value, list):
-        return [_mask(item, depth, min_depth) for item in value]
+        return [_mask(item, parts, rtype) for item in value]
     return value
+
+
+def keeps_secret_on_mask_write(rtype: ResourceType, default: bool) -> bool:
+    """Return True when writing ``******`` back keeps the stored secret for this type (``default``: the config
+    switch, for types no source covers)."""
+    return default if rtype.mask_keeps_secret is None else rtype.mask_keeps_secret
 
 
 def contains_mask(value: Any) -> bool:

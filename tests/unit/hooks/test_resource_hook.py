@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from airflow_provider_celigo._documents import (
     deep_merge,
     flow_steps,
     patch_operations,
+    sized_batches,
 )
 from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError
 from airflow_provider_celigo.hooks.celigo import CeligoHook
@@ -145,9 +147,14 @@ def test_flow_steps_cover_generators_processors_and_routers() -> None:
 
 
 def test_lookup_entries_accept_a_mapping_a_list_or_json() -> None:
-    assert as_lookup_entries({"a": 1, 7: 2}) == [{"key": "a", "value": 1}, {"key": "7", "value": 2}]
-    assert as_lookup_entries('[{"key": "k", "value": {"v": 1}}]') == [{"key": "k", "value": {"v": 1}}]
-    assert as_lookup_entries([("a", 1), ["b", None]]) == [{"key": "a", "value": 1}, {"key": "b", "value": None}]
+    assert as_lookup_entries({"a": 1, 7: 2}) == [{"key": "a", "value": "1"}, {"key": "7", "value": "2"}]
+    assert as_lookup_entries('[{"key": "k", "value": {"v": 1}}]') == [{"key": "k", "value": '{"v":1}'}]
+    assert as_lookup_entries([("a", "x"), ["b", None]]) == [{"key": "a", "value": "x"}, {"key": "b", "value": "null"}]
+    assert as_lookup_entries({"é": ["ü", True]}) == [{"key": "é", "value": '["ü",true]'}]
+    with pytest.raises(CeligoConfigError, match="cannot be JSON-encoded"):
+        as_lookup_entries({"k": b"bytes"})
+    with pytest.raises(CeligoConfigError, match="'nan'"):
+        as_lookup_entries({"nan": float("nan")})
     with pytest.raises(CeligoConfigError, match="entry #0"):
         as_lookup_entries([{"value": 1}])
     with pytest.raises(CeligoConfigError, match="must be a string"):
@@ -541,7 +548,30 @@ def test_lookup_upsert_is_sent_in_batches_of_1000(hook: CeligoHook, requests_moc
     assert hook.upsert_lookup_cache_entries(CACHE, {f"k{i}": i for i in range(2500)}) == 2500
     batches = [r.json()["data"] for r in requests_mock.request_history]
     assert [len(b) for b in batches] == [1000, 1000, 500]
-    assert batches[2][-1] == {"key": "k2499", "value": 2499}
+    assert batches[2][-1] == {"key": "k2499", "value": "2499"}
+
+
+def test_lookup_upsert_batches_stay_within_5_mb(hook: CeligoHook, requests_mock: rm.Mocker) -> None:
+    requests_mock.post(f"{API}/lookupcaches/{CACHE}/data", status_code=204)
+    value = "x" * 1_200_000
+    assert hook.upsert_lookup_cache_entries(CACHE, {f"k{i}": value for i in range(9)}) == 9
+    bodies = [r.body for r in requests_mock.request_history]
+    assert [len(json.loads(body)["data"]) for body in bodies] == [4, 4, 1]
+    assert all(len(body) <= 5_000_000 for body in bodies)
+    with pytest.raises(CeligoConfigError, match="at most 5000000 bytes"):
+        hook.upsert_lookup_cache_entries(CACHE, {"huge": "y" * 5_000_000})
+    assert len(requests_mock.request_history) == 3  # nothing sent for the oversized entry
+
+
+def test_sized_batches_counts_the_body_as_sent() -> None:
+    items = [{"key": str(i), "value": "v" * 10} for i in range(10)]
+    one = len(json.dumps({"data": items[:1]}).encode())
+    two = len(json.dumps({"data": items[:2]}).encode())
+    assert [len(b) for b in sized_batches(items, max_bytes=two)] == [2] * 5
+    assert [len(b) for b in sized_batches(items, max_bytes=two - 1)] == [1] * 10
+    assert [len(b) for b in sized_batches(items, max_items=3, max_bytes=10**6)] == [3, 3, 3, 1]
+    with pytest.raises(CeligoConfigError):
+        list(sized_batches(items, max_bytes=one - 1))
 
 
 def test_lookup_get_and_delete(hook: CeligoHook, requests_mock: rm.Mocker) -> None:

@@ -173,7 +173,7 @@ def test_lookup_cache_operators(requests_mock: rm.Mocker) -> None:
         task_id="u", lookup_cache_id=CACHE, entries=[{"key": "sku-{{ ds }}", "value": 1}]
     )
     assert run(upsert) == 1
-    assert requests_mock.last_request.json() == {"data": [{"key": "sku-2024-05-01", "value": 1}]}
+    assert requests_mock.last_request.json() == {"data": [{"key": "sku-2024-05-01", "value": "1"}]}
     requests_mock.post(f"{API}/lookupcaches/{CACHE}/getData", json={"data": [{"key": "a", "value": 2}]})
     assert run(CeligoGetLookupCacheEntriesOperator(task_id="g", lookup_cache_id=CACHE, keys="a")) == {"a": 2}
     requests_mock.delete(f"{API}/lookupcaches/{CACHE}/data", status_code=204)

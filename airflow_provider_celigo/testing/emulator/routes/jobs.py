@@ -9,14 +9,19 @@ from ..body import read_json
 from ..deps import account_of, emulator_of
 from ..errors import ApiError, not_found
 from ..jobengine import JobStateError
-from ..jobquery import SCOPING, QueryError, parse_job_query
+from ..jobquery import ID_FIELDS, SCOPING, QueryError, parse_job_query
 
 router = APIRouter()
+CHILD_TYPES = frozenset({"export", "import"})
 
 
 @router.get("/v1/jobs")
 async def list_jobs(request: Request) -> JSONResponse:
-    """Return matching jobs newest first (bare array, no Link header, capped at ``jobs_cap``)."""
+    """Return matching jobs newest first (bare array, no Link header, capped at ``jobs_cap``).
+
+    Without ``jobs_require_scope`` off: 400 ``invalid_query`` for a query with no scoping filter, and for a
+    query of export or import jobs without ``_flowJobId`` or a resource id (``createdAt_*`` alone is not enough).
+    """
     emulator = emulator_of(request)
     store = account_of(request)
     try:
@@ -26,6 +31,10 @@ async def list_jobs(request: Request) -> JSONResponse:
     if emulator.config.jobs_require_scope and not flt.scoped:
         scoping = ", ".join(sorted(SCOPING))
         raise ApiError(400, "invalid_query", f"Add at least one scoping filter: {scoping}.")
+    if emulator.config.jobs_require_scope and flt.types and flt.types & CHILD_TYPES and not flt.ids:
+        # developer.celigo.com jobs reference: child-type queries need _flowJobId or a resource id.
+        ids = ", ".join(ID_FIELDS)
+        raise ApiError(400, "invalid_query", f"A query for export or import jobs needs one of {ids}.")
     jobs = emulator.jobs.query(store.account_id, flt, emulator.now(), emulator.config.jobs_cap)
     return JSONResponse(jobs)
 

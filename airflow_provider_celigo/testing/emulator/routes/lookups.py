@@ -1,7 +1,13 @@
-"""Lookup cache data: upsert, get by keys or prefix, delete keys, purge."""
+"""Lookup cache data: upsert, get by keys or prefix, delete keys, purge.
+
+Limits from celigo/ai ``configuring-lookup-caches``: keys and values are strings, at most 1000 entries and
+5 MB per upsert (422 otherwise), 50 MB per cache. MB here is 10**6 bytes; a cache's size is the UTF-8 bytes of
+its keys and values.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,6 +19,15 @@ from ..errors import ApiError
 
 router = APIRouter()
 MAX_ITEMS = 1000
+MB = 1_000_000
+MAX_REQUEST_BYTES = 5 * MB
+MAX_CACHE_BYTES = 50 * MB
+
+
+def entry_bytes(key: str, value: Any) -> int:
+    """Return what one entry counts toward a cache's size (a non-string value, as loaded by a seed, as JSON)."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    return len(key.encode()) + len(text.encode())
 
 
 def _cache(request: Request, rid: str) -> dict[str, Any]:
@@ -38,14 +53,30 @@ def _string_list(body: dict[str, Any], field: str) -> list[str]:
 async def upsert_data(rid: str, request: Request) -> Response:
     """Upsert ``{data: [{key, value}]}`` (at most 1000 items); 204."""
     cache = _cache(request, rid)
+    size = len(await request.body())
+    if size > MAX_REQUEST_BYTES:
+        raise ApiError(
+            422, "too_large", f"At most {MAX_REQUEST_BYTES // MB} MB per request; this one has {size} bytes.", "data"
+        )
     body = await read_object(request)
     items = body.get("data")
     if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("key"), str) for i in items):
         raise ApiError(422, "invalid_field", "data must be an array of {key, value} objects.", "data")
     if len(items) > MAX_ITEMS:
         raise _too_many("data")
-    for item in items:
-        cache[item["key"]] = item.get("value")
+    for index, item in enumerate(items):
+        if not isinstance(item.get("value"), str):
+            raise ApiError(422, "invalid_field", f"data[{index}].value must be a string (JSON-encode objects).", "data")
+    after = dict(cache)
+    after.update((item["key"], item["value"]) for item in items)
+    total = sum(entry_bytes(key, value) for key, value in after.items())
+    if total > MAX_CACHE_BYTES:
+        raise ApiError(
+            422,
+            "cache_full",
+            f"A lookup cache holds at most {MAX_CACHE_BYTES // MB} MB; this would make {total} bytes.",
+        )
+    cache.update(after)
     return Response(status_code=204)
 
 

@@ -16,7 +16,7 @@ from ..flowgraph import step_ids
 from ..jsonpatch import PatchError, apply_patch
 from ..paging import list_response
 from ..resources import EMPTY_204_TYPES, RESOURCE_TYPES, ResourceType
-from ..secrets import contains_mask, masked, restore_masked
+from ..secrets import contains_mask, keeps_secret_on_mask_write, masked, restore_masked
 from ..store import AccountStore
 from ..validation import validate_doc
 
@@ -126,8 +126,10 @@ async def get_resource(rtype: str, rid: str, request: Request) -> JSONResponse:
     return JSONResponse(masked(require_doc(account_of(request), rtype, rid), rt))
 
 
-def _keep_secrets(request: Request, new: Doc, old: Doc) -> Doc:
-    if contains_mask(new) and emulator_of(request).config.keep_secret_on_mask_write:
+def _keep_secrets(request: Request, rt: ResourceType, new: Doc, old: Doc) -> Doc:
+    """Return ``new`` with masks written back replaced by the stored secrets when the type keeps them that way
+    (iClients; types no source covers per ``keep_secret_on_mask_write``); else the mask is stored as written."""
+    if contains_mask(new) and keeps_secret_on_mask_write(rt, emulator_of(request).config.keep_secret_on_mask_write):
         restored: Doc = restore_masked(new, old)
         return restored
     return new
@@ -141,24 +143,29 @@ async def replace_resource(rtype: str, rid: str, request: Request) -> JSONRespon
     emulator = emulator_of(request)
     old = require_doc(store, rtype, rid)
     body = validate_doc(store, rt, await read_json(request), check_refs=emulator.config.validate_refs)
-    doc = store.replace(rtype, rid, _keep_secrets(request, body, old), emulator.now())
+    doc = store.replace(rtype, rid, _keep_secrets(request, rt, body, old), emulator.now())
     return JSONResponse(masked(doc, rt))
 
 
 @router.patch("/v1/{rtype}/{rid}")
 async def patch_resource(rtype: str, rid: str, request: Request) -> Response:
-    """Apply a JSON Patch limited to the type's whitelist; 204; 422 for other paths."""
+    """Apply a JSON Patch limited to the type's whitelist; 204; 422 for other paths.
+
+    The whitelist is the documented one plus, unless ``accept_guessed_patch_paths`` is off, the provider's
+    guessed paths; which error integrator.io gives for another path is not documented (422 is this emulator's).
+    """
     rt = resource_type_of(rtype)
     store = account_of(request)
     emulator = emulator_of(request)
     old = require_doc(store, rtype, rid)
     operations = await read_json(request)
+    patterns = rt.allowed_patch_paths(emulator.config.accept_guessed_patch_paths)
     try:
-        patched = apply_patch(old, operations, rt.patch_paths)
+        patched = apply_patch(old, operations, patterns)
     except PatchError as exc:
-        allowed = ", ".join(rt.patch_paths)
+        allowed = ", ".join(patterns) or "none"
         raise ApiError(422, "invalid_patch", f"{exc}. Patchable paths for {rtype}: {allowed}", exc.path) from None
-    patched = validate_doc(store, rt, _keep_secrets(request, patched, old), check_refs=False)
+    patched = validate_doc(store, rt, _keep_secrets(request, rt, patched, old), check_refs=False)
     store.replace(rtype, rid, patched, emulator.now())
     return Response(status_code=204)
 

@@ -1,4 +1,9 @@
-"""Key-value state: ``/v1/state[/{key}]`` and ``/v1/{type}/{id}/state[/{key}]``."""
+"""Key-value state: ``/v1/state[/{key}]`` and ``/v1/{type}/{id}/state[/{key}]``.
+
+Success codes are DOCS ``state.md``'s: a delete of account state answers 204, of a resource's state 200. What a
+delete of a key that is not set answers is not documented: 404, as a GET of that key does, unless
+``state_delete_missing_404`` is off (then the success code).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from ..body import read_json
-from ..deps import account_of, require_doc, resource_type_of
+from ..deps import account_of, emulator_of, require_doc, resource_type_of
 from ..errors import ApiError
 
 router = APIRouter()
@@ -19,6 +24,13 @@ def _resource_state(request: Request, rtype: str, rid: str) -> dict[str, Any]:
     resource_type_of(rtype)
     require_doc(store, rtype, rid)
     return store.resource_state.setdefault(f"{rtype}/{rid}", {})
+
+
+def _delete(request: Request, state: dict[str, Any], key: str, status: int) -> Response:
+    if key not in state and emulator_of(request).config.state_delete_missing_404:
+        raise ApiError(404, "not_found", f"State key {key!r} not found.")
+    state.pop(key, None)
+    return Response(status_code=status)
 
 
 def _keys(state: dict[str, Any]) -> JSONResponse:
@@ -65,9 +77,8 @@ async def put_state(key: str, request: Request) -> Response:
 
 @router.delete("/v1/state/{key}")
 async def delete_state(key: str, request: Request) -> Response:
-    """Delete a key; 204 (also when it was absent)."""
-    account_of(request).state.pop(key, None)
-    return Response(status_code=204)
+    """Delete a key; 204 (404 when it was not set, see the module)."""
+    return _delete(request, account_of(request).state, key, 204)
 
 
 @router.get("/v1/{rtype}/{rid}/state")
@@ -78,9 +89,9 @@ async def list_resource_state(rtype: str, rid: str, request: Request) -> JSONRes
 
 @router.delete("/v1/{rtype}/{rid}/state")
 async def clear_resource_state(rtype: str, rid: str, request: Request) -> Response:
-    """Delete every state key of a resource; 204."""
+    """Delete every state key of a resource; 200."""
     _resource_state(request, rtype, rid).clear()
-    return Response(status_code=204)
+    return Response(status_code=200)
 
 
 @router.get("/v1/{rtype}/{rid}/state/{key}")
@@ -97,6 +108,5 @@ async def put_resource_state(rtype: str, rid: str, key: str, request: Request) -
 
 @router.delete("/v1/{rtype}/{rid}/state/{key}")
 async def delete_resource_state(rtype: str, rid: str, key: str, request: Request) -> Response:
-    """Delete one resource state key; 204."""
-    _resource_state(request, rtype, rid).pop(key, None)
-    return Response(status_code=204)
+    """Delete one resource state key; 200 (404 when it was not set, see the module)."""
+    return _delete(request, _resource_state(request, rtype, rid), key, 200)
