@@ -15,7 +15,13 @@ from typing import Any
 
 from common import BENCHMARKS, RESULTS, machine, save
 
-SCRIPTS = ("bench_parse_time.py", "bench_watch_jobs.py", "bench_rate_limit.py", "bench_hook_overhead.py")
+SCRIPTS = (
+    "bench_parse_time.py",
+    "bench_watch_jobs.py",
+    "bench_rate_limit.py",
+    "bench_hook_overhead.py",
+    "bench_audit_export.py",
+)
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 
 
@@ -130,6 +136,24 @@ def hook_overhead_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def audit_export_lines(result: dict[str, Any]) -> list[str]:
+    lines = [
+        f"### 6. Audit-log export memory (`{result['command']}`)",
+        "",
+        f"Page size {result['page_size']}; medians of {result['rounds']} rounds.",
+        "",
+        "| entries | pages | tracemalloc peak | time |",
+        "|---|---|---|---|",
+    ]
+    for row in result["sizes"].values():
+        lines.append(
+            f"| {row['entries']:,} | {row['pages']} | {row['median_tracemalloc_peak_kb']:.0f} KB | "
+            f"{row['median_seconds']:.2f} s |"
+        )
+    lines += ["", f"Bar: {result['bar']}: {yes(result['bar_met'])} ({result['peak_ratio_25000_to_1000']} x)."]
+    return lines
+
+
 def figures_block() -> str:
     lines = []
     total = load("run_all")
@@ -147,6 +171,7 @@ def figures_block() -> str:
         ("watch_jobs", watch_jobs_lines),
         ("rate_limit", rate_limit_lines),
         ("hook_overhead", hook_overhead_lines),
+        ("audit_export", audit_export_lines),
     ):
         result = load(name)
         if result:

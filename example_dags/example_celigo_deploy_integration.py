@@ -3,8 +3,11 @@
 1. Check that the customer's connections in integrator.io are online (a pre-flight ping).
 2. Clone the template integration, mapping each template connection to the customer's own one, and enable the
    cloned flows.
-3. Run every cloned flow (dynamic task mapping) and wait for its job.
-4. Report the job summaries.
+3. Register the customer's connections with the new integration (``PUT /integrations/{id}/connections/register``;
+   the endpoint comes from the integrator.io UI and the official CLI, confidence M), so that they show up as the
+   integration's own in integrator.io.
+4. Run every cloned flow (dynamic task mapping) and wait for its job.
+5. Report the job summaries and the registered connections.
 
 The ids default to the emulator's demo account; the ``connection_map`` param maps template connection ids to
 the customer's connection ids.
@@ -16,6 +19,7 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
+from airflow_provider_celigo.operators.account import CeligoRegisterConnectionsOperator
 from airflow_provider_celigo.operators.flows import CeligoRunFlowOperator
 from airflow_provider_celigo.operators.integrations import CeligoCloneIntegrationOperator
 from airflow_provider_celigo.operators.resources import CeligoPingConnectionOperator
@@ -41,8 +45,9 @@ with DAG(
         """Return the customer's connection ids: the values of the connection map."""
         return list(context["params"]["connection_map"].values())
 
+    connections = customer_connections()
     preflight = CeligoPingConnectionOperator.partial(task_id="ping_customer_connection").expand(
-        connection_id=customer_connections()
+        connection_id=connections
     )
 
     clone = CeligoCloneIntegrationOperator(
@@ -52,6 +57,12 @@ with DAG(
         connection_map="{{ params.connection_map }}",
         tag="{{ params.customer }}",
         enable_flows=True,
+    )
+
+    register = CeligoRegisterConnectionsOperator(
+        task_id="register_customer_connections",
+        integration_id="{{ ti.xcom_pull(task_ids='clone_template')['integration_id'] }}",
+        connection_ids=connections,
     )
 
     @task
@@ -64,14 +75,21 @@ with DAG(
     )
 
     @task
-    def report(summaries: list[dict[str, Any]], clone_result: dict[str, Any]) -> dict[str, Any]:
-        """Return the new integration id and one line per job."""
+    def report(
+        summaries: list[dict[str, Any]], clone_result: dict[str, Any], registration: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Return the new integration id, its registered connections and one line per job."""
         lines = [
             f"{s['flow_id']}: {s['status']}, {s['num_success']} records, {s['num_error']} errors" for s in summaries
         ]
+        lines.append("registered connections: " + ", ".join(registration["registered_connection_ids"]))
         for line in lines:
             print(line)
-        return {"integration_id": clone_result["integration_id"], "jobs": list(summaries)}
+        return {
+            "integration_id": clone_result["integration_id"],
+            "registered_connection_ids": list(registration["registered_connection_ids"]),
+            "jobs": list(summaries),
+        }
 
-    preflight >> clone
-    report(runs.output, clone.output)
+    preflight >> clone >> register >> runs
+    report(runs.output, clone.output, register.output)

@@ -1,4 +1,8 @@
-"""Per-account in-memory data: resources, recycle bin, key-value state and lookup-cache data."""
+"""Per-account in-memory data: resources, recycle bin, key-value state, lookup-cache data, users and audit log.
+
+Every create, replace and delete of a resource through the API goes through ``AccountStore`` and is recorded
+in the account's audit log here (``audit.py``), with secrets masked; seeding (``load``) is not recorded.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,12 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from .audit import AuditLog, field_changes
 from .flowgraph import connection_ids
 from .ids import is_object_id, iso, new_id, stable_id
 from .resources import RESOURCE_TYPES
+from .secrets import masked
+from .users import seed_users
 
 Doc = dict[str, Any]
 
@@ -34,10 +41,24 @@ class AccountStore:
     state: dict[str, Any] = field(default_factory=dict)
     resource_state: dict[str, dict[str, Any]] = field(default_factory=dict)
     lookup_data: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ashares: dict[str, Doc] = field(default_factory=dict)
+    audit: AuditLog = field(init=False)
+    _seeding: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.user_id:
             self.user_id = stable_id(f"user:{self.account_id}")
+        owner = {"_id": self.user_id, "email": f"owner@{self.account_id}.example", "name": "Account owner"}
+        self.audit = AuditLog(owner)
+        self.ashares.update(seed_users(self.account_id))
+
+    def _record(self, rtype: str, rid: str, event: str, now: float, old: Doc | None, new: Doc | None) -> None:
+        """Add the audit entry of a write (values masked as a GET shows them); seeding records nothing."""
+        if self._seeding:
+            return
+        kind = RESOURCE_TYPES[rtype]
+        changes = field_changes(masked(old, kind), masked(new, kind)) if old is not None and new is not None else []
+        self.audit.record(kind.model, rid, event, now, changes)
 
     # -- resources -------------------------------------------------------------------------------
 
@@ -59,6 +80,7 @@ class AccountStore:
         doc["createdAt"] = stamp
         doc["lastModified"] = stamp
         self.docs[rtype][doc["_id"]] = doc
+        self._record(rtype, doc["_id"], "create", now, None, None)
         return doc
 
     def replace(self, rtype: str, rid: str, body: Doc, now: float) -> Doc:
@@ -73,6 +95,7 @@ class AccountStore:
         doc["createdAt"] = old.get("createdAt", iso(now))
         doc["lastModified"] = iso(now)
         self.docs[rtype][rid] = doc
+        self._record(rtype, rid, "update", now, old, doc)
         return doc
 
     def upsert_raw(self, rtype: str, doc: Doc, now: float) -> Doc:
@@ -84,8 +107,10 @@ class AccountStore:
             stored.setdefault("offline", False)
         stored.setdefault("createdAt", iso(now))
         stored.setdefault("lastModified", stored["createdAt"])
+        old = self.docs[rtype].get(stored["_id"])
         self.docs[rtype][stored["_id"]] = stored
         self.recycle_bin.pop(stored["_id"], None)
+        self._record(rtype, stored["_id"], "create" if old is None else "update", now, old, stored)
         return stored
 
     def find_type(self, rid: str) -> str | None:
@@ -106,6 +131,7 @@ class AccountStore:
         """Move a document (and, for an integration, its flows) to the recycle bin."""
         doc = self.docs[rtype].pop(rid)
         self.recycle_bin[rid] = BinEntry(rtype, doc, now)
+        self._record(rtype, rid, "delete", now, None, None)
         if rtype == "integrations":
             for flow in self.integration_flows(rid):
                 self.docs["flows"].pop(flow["_id"])
@@ -138,19 +164,36 @@ class AccountStore:
     def load(self, dump: dict[str, Any], now: float) -> list[str]:
         """Upsert a raw dump (``{type: [docs]}``, ``lookupData``, ``state``); return the unknown keys."""
         unknown: list[str] = []
-        for key, value in dump.items():
-            if key in RESOURCE_TYPES and isinstance(value, list):
-                for doc in value:
-                    if isinstance(doc, dict):
-                        self.upsert_raw(key, doc, now)
-            elif key == "lookupData" and isinstance(value, dict):
-                for cache_id, items in value.items():
-                    data = self.lookup_data.setdefault(cache_id, {})
-                    data.update({item["key"]: item.get("value") for item in items if isinstance(item, dict)})
-            elif key == "state" and isinstance(value, dict):
-                self.state.update(value)
-            elif key not in ("scenarios", "account", "seed"):
-                unknown.append(key)
+        self._seeding = True
+        try:
+            for key, value in dump.items():
+                unknown.extend(self._load_one(key, value, now))
+        finally:
+            self._seeding = False
+        return unknown
+
+    def _load_one(self, key: str, value: Any, now: float) -> list[str]:
+        """Load one key of a dump; return ``[key]`` when it is not one a dump may hold."""
+        unknown: list[str] = []
+        if key in RESOURCE_TYPES and isinstance(value, list):
+            for doc in value:
+                if isinstance(doc, dict):
+                    self.upsert_raw(key, doc, now)
+        elif key == "audit" and isinstance(value, list):
+            self.audit.add_raw(value)
+        elif key == "ashares" and isinstance(value, list):
+            for share in value:
+                if isinstance(share, dict):
+                    stored = {"_id": new_id(), **share}
+                    self.ashares[stored["_id"]] = stored
+        elif key == "lookupData" and isinstance(value, dict):
+            for cache_id, items in value.items():
+                data = self.lookup_data.setdefault(cache_id, {})
+                data.update({item["key"]: item.get("value") for item in items if isinstance(item, dict)})
+        elif key == "state" and isinstance(value, dict):
+            self.state.update(value)
+        elif key not in ("scenarios", "account", "seed"):
+            unknown.append(key)
         return unknown
 
     def dump(self) -> dict[str, Any]:
