@@ -12,11 +12,12 @@ Follows the measured recipe for a real Airflow inside a test (LocalExecutor, SQL
 API (every call is bounded in time; failures raise ``DeploymentError`` with the tail of the daemon logs):
 
 * ``AirflowDeployment(dags_folder, *, env=None, pythonpath=(), run_root=None, parallelism=8,
-  boot_timeout=150, stop_grace=15, dag_processor_refresh=5)``; ``env`` is added to every process
-  (daemons, CLI calls, and so the tasks), e.g. ``AIRFLOW_CONN_<ID>`` or ``AIRFLOW__CORE__...`` settings.
+  boot_timeout=150, stop_grace=15, dag_processor_refresh=5, api_apps="execution")``; ``env`` is added to
+  every process (daemons, CLI calls, and so the tasks), e.g. ``AIRFLOW_CONN_<ID>`` or ``AIRFLOW__CORE__...`` settings;
+  ``api_apps="all"`` starts the api-server with the UI and the REST API too (``api_url`` is its address).
 * ``start()`` / ``__enter__``: clean up daemons left by a crashed earlier run, make the run folder
   (``run_dir``: ``home/``, ``logs/``, ``airflow.db``, ``<daemon>.log``), copy a migrated SQLite DB (migrated
-  once per pytest session), start api-server (``--apps execution``), scheduler, dag-processor and triggerer,
+  once per pytest session), start api-server (``--apps <api_apps>``), scheduler, dag-processor and triggerer,
   each in its own process group, and wait until ``/execution/health`` answers (which warms the API up).
 * ``stop()`` / ``__exit__``: SIGTERM each process group, SIGKILL after ``stop_grace`` seconds, wait until gone.
 * ``wait_for_dag(dag_id, timeout)``: until the DAG is serialized and not stale.
@@ -280,6 +281,7 @@ class AirflowDeployment:
         boot_timeout: float = 150,
         stop_grace: float = 15,
         dag_processor_refresh: int = 5,
+        api_apps: str = "execution",
     ) -> None:
         self.dags_folder = Path(dags_folder).resolve()
         self.extra_env = dict(env or {})
@@ -289,6 +291,7 @@ class AirflowDeployment:
         self.boot_timeout = boot_timeout
         self.stop_grace = stop_grace
         self.dag_processor_refresh = dag_processor_refresh
+        self.api_apps = api_apps
         self.run_dir = Path()
         self.api_port = 0
         self.env: dict[str, str] = {}
@@ -307,6 +310,11 @@ class AirflowDeployment:
     @property
     def execution_api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}/execution/"
+
+    @property
+    def api_url(self) -> str:
+        """The api-server's address (UI and REST API when started with ``api_apps="all"``)."""
+        return f"http://127.0.0.1:{self.api_port}"
 
     @property
     def db_path(self) -> Path:
@@ -379,7 +387,7 @@ class AirflowDeployment:
         log = (self.run_dir / f"{name}.log").open("ab")
         try:
             popen = subprocess.Popen(
-                [AIRFLOW_BIN, *DAEMONS[name]],
+                [AIRFLOW_BIN, *self._daemon_args(name)],
                 env=self.env,
                 cwd=self.run_dir,
                 stdin=subprocess.DEVNULL,
@@ -392,6 +400,12 @@ class AirflowDeployment:
         self._popens[name] = popen
         self._write_record()
         return popen.pid
+
+    def _daemon_args(self, name: str) -> list[str]:
+        """Return the ``airflow`` arguments of daemon ``name``; the api-server serves ``api_apps``."""
+        if name == "api-server":
+            return ["api-server", "--apps", self.api_apps]
+        return list(DAEMONS[name])
 
     def stop_daemon(self, name: str, grace: float | None = None) -> None:
         """Stop daemon ``name``'s whole process group (SIGTERM, then SIGKILL after ``grace``)."""

@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--page-size", type=int, default=100, help="items per page of list endpoints")
     parser.add_argument("--no-admin", action="store_true", help="do not serve the /_emulator admin routes")
     parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
+    parser.add_argument("--certfile", metavar="PEM", help="serve HTTPS with this server certificate (chain)")
+    parser.add_argument("--keyfile", metavar="PEM", help="the private key of --certfile (default: inside it)")
     return parser
 
 
@@ -155,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.clock_speed <= 0 or args.page_size < 1:
         print("--clock-speed must be > 0 and --page-size >= 1", file=sys.stderr)
         return 2
+    if args.keyfile and not args.certfile:
+        print("--keyfile needs --certfile (the server certificate it belongs to)", file=sys.stderr)
+        return 2
 
     try:
         import fastapi  # noqa: F401
@@ -184,12 +189,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
-    app = create_app(config)
-    print(f"Celigo emulator serving http://{host}:{port}/v1", flush=True)
+    scheme = "https" if args.certfile else "http"
+    try:
+        uvicorn_config = make_uvicorn_config(
+            create_app(config), args.host, port, certfile=args.certfile, keyfile=args.keyfile
+        )
+        uvicorn_config.load()  # reads the certificate and key now, so a bad file is reported before serving
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        sock.close()
+        print(f"cannot load the TLS certificate {args.certfile!r} / key {args.keyfile!r}: {exc}", file=sys.stderr)
+        return 2
+    print(f"Celigo emulator serving {scheme}://{host}:{port}/v1", flush=True)
     print(f"Accepted bearer token: {config.default_token}", flush=True)
     if config.admin:
-        print(f"Admin routes: http://{host}:{port}/_emulator/", flush=True)
-    uvicorn.Server(make_uvicorn_config(app, args.host, port)).run(sockets=[sock])
+        print(f"Admin routes: {scheme}://{host}:{port}/_emulator/", flush=True)
+    uvicorn.Server(uvicorn_config).run(sockets=[sock])
     return 0
 
 

@@ -21,8 +21,13 @@ MAX_CONCURRENCY = 10_000
 BACKLOG = 4096
 
 
-def make_uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
-    """Return the uvicorn settings shared by the CLI and the threaded server."""
+def make_uvicorn_config(
+    app: Any, host: str, port: int, *, certfile: str | None = None, keyfile: str | None = None
+) -> uvicorn.Config:
+    """Return the uvicorn settings shared by the CLI and the threaded server (HTTPS when ``certfile`` is given).
+
+    ``certfile`` is a PEM server certificate (chain); ``keyfile`` its private key (``None``: inside ``certfile``).
+    """
     import uvicorn
 
     return uvicorn.Config(
@@ -37,6 +42,8 @@ def make_uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
         timeout_keep_alive=30,
         timeout_graceful_shutdown=1,
         date_header=False,  # the middleware stamps Date from the emulated clock
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
 
 
@@ -51,15 +58,27 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 class EmulatorServer:
-    """The emulator served by uvicorn in a daemon thread; usable as a context manager."""
+    """The emulator served by uvicorn in a daemon thread; usable as a context manager.
+
+    With ``certfile`` (and ``keyfile``, PEM) it serves HTTPS; clients must trust the certificate's issuer.
+    """
 
     def __init__(
-        self, config: EmulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0, **settings: Any
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        **settings: Any,
     ) -> None:
         config = config or EmulatorConfig()
         self.config = dataclasses.replace(config, **settings) if settings else config
         self.host = host
         self.port = port
+        self.certfile = certfile
+        self.keyfile = keyfile
         self.emulator = Emulator(self.config)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -67,13 +86,13 @@ class EmulatorServer:
 
     @property
     def root_url(self) -> str:
-        """Return ``http://host:port`` (admin routes live under ``/_emulator``)."""
+        """Return ``http://host:port`` (``https://`` with a certificate; admin routes live under ``/_emulator``)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.certfile else 'http'}://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
-        """Return the API base URL, ``http://host:port/v1``."""
+        """Return the API base URL, ``http(s)://host:port/v1``."""
         return f"{self.root_url}/v1"
 
     @property
@@ -100,7 +119,10 @@ class EmulatorServer:
 
         sock = bind_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
-        server = uvicorn.Server(make_uvicorn_config(create_app(emulator=self.emulator), self.host, self.port))
+        app = create_app(emulator=self.emulator)
+        server = uvicorn.Server(
+            make_uvicorn_config(app, self.host, self.port, certfile=self.certfile, keyfile=self.keyfile)
+        )
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="celigo-emulator", daemon=True)
         self._server, self._thread = server, thread
         thread.start()
