@@ -8,7 +8,8 @@ Everything else the provider needs from Airflow (``BaseOperator``, ``BaseSensorO
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseHook, conf
@@ -34,5 +35,21 @@ else:
     except ImportError:  # Airflow 3.0 and 3.1: airflow.sdk.conf from 3.2 on
         from airflow.configuration import conf
 
+T = TypeVar("T")
 
-__all__ = ["AirflowException", "AirflowSensorTimeout", "BaseHook", "conf"]
+
+async def call_sync(function: Callable[..., T], *args: Any) -> T:
+    """Return ``function(*args)``, run off the event loop, for sync calls that may talk to Airflow's supervisor
+    (a connection look-up, ``mask_secret``) from a trigger.
+
+    Through asgiref's ``sync_to_async``, not ``asyncio.to_thread``: on Airflow 3.0 the triggerer's comms channel
+    serves a thread only when asgiref started it (its ``async_to_sync`` then hands the message to the triggerer's
+    own loop, under its lock); from a plain thread the call reads another coroutine's answer ("Response read out of
+    order!") and the trigger runner dies. Later lines bridge any thread, so this works on every 3.x.
+    """
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(function)(*args)
+
+
+__all__ = ["AirflowException", "AirflowSensorTimeout", "BaseHook", "call_sync", "conf"]

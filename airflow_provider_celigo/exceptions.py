@@ -144,7 +144,52 @@ class RetryableResponse(CeligoApiError):
 
 
 class TransportError(CeligoApiError):
-    """No usable answer arrived: connection refused or dropped, or a timeout."""
+    """No usable answer arrived: connection refused or dropped, a DNS failure, a TLS failure, or a timeout.
+
+    Besides ``CeligoApiError``'s fields it carries ``target`` (the ``host:port`` tried, "" when unknown),
+    ``cause`` (what went wrong there, e.g. "connection refused"), ``reached`` (False when no connection was
+    ever made) and, once the retries ran out, ``tries`` and ``elapsed`` (seconds over all of them).
+    """
+
+    def __init__(
+        self,
+        *,
+        target: str = "",
+        cause: str = "",
+        reached: bool = False,
+        tries: int = 0,
+        elapsed: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        self.target = target
+        self.cause = cause
+        self.reached = reached
+        self.tries = tries
+        self.elapsed = elapsed
+        super().__init__(**kwargs)
+
+    def __str__(self) -> str:
+        target = getattr(self, "target", "")  # errors pickled before targets existed have none
+        if not target:
+            return super().__str__()
+        lead = "no complete answer from" if self.reached else "could not reach"
+        tries = self.tries
+        took = f"{self.elapsed:.1f}" if self.elapsed < 10 else f"{self.elapsed:.0f}"
+        after = f" after {tries} {'try' if tries == 1 else 'tries'} in {took} s" if tries else ""
+        advice = self.hint if self.hint is not None else _TRANSPORT_ADVICE
+        where = f"integrator.io: {lead} {target} ({self.cause}) on {self.method} {self.path}{after}"
+        return f"{where}: {advice}" if advice else where
+
+    def after_tries(self, tries: int, elapsed: float) -> TransportError:
+        """Return a copy of this error that says how many attempts were made and how long they took."""
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.tries, copy.elapsed = tries, elapsed
+        Exception.__init__(copy, str(copy))
+        return copy
+
+
+_TRANSPORT_ADVICE = "check the connection's region/base_url and the network"
 
 
 class InvalidJobDocument(CeligoError):

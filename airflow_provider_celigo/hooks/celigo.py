@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 import tenacity
 
-from airflow_provider_celigo._compat import BaseHook
+from airflow_provider_celigo._compat import BaseHook, call_sync
 from airflow_provider_celigo._connection_form import legacy_field_behaviour, legacy_form_widgets
 from airflow_provider_celigo._validation import check_id
 from airflow_provider_celigo.connection import (
@@ -30,6 +30,8 @@ from airflow_provider_celigo.connection import (
     settings_from_connection,
 )
 from airflow_provider_celigo.exceptions import CeligoApiError, CeligoError, CeligoNotFoundError, InvalidJobDocument
+from airflow_provider_celigo.hooks._account import AccountMethods
+from airflow_provider_celigo.hooks._dashboard import DashboardMethods
 from airflow_provider_celigo.hooks._resources import ResourceMethods
 from airflow_provider_celigo.hooks._transport.clients import auth_headers, mask_token, redact, shared_ssl_context
 from airflow_provider_celigo.hooks._transport.deadline import Deadline, DeadlineAdapter, within
@@ -63,6 +65,18 @@ def _json_kind(value: Any) -> str:
 
 
 log = logging.getLogger(__name__)
+
+
+def _flow_step_ids(flow: Any) -> set[str]:
+    """Return the ids of every export and import a flow document uses (its sources and its processors)."""
+    steps = [*(flow.get("pageGenerators") or []), *(flow.get("pageProcessors") or [])] if isinstance(flow, dict) else []
+    return {
+        step[key]
+        for step in steps
+        if isinstance(step, dict)
+        for key in ("_exportId", "_importId")
+        if isinstance(step.get(key), str)
+    }
 
 
 def _run_body(start_date: str | None, end_date: str | None, export_ids: list[str] | None) -> dict[str, Any]:
@@ -110,7 +124,7 @@ class _CeligoHookBase(BaseHook):
         self.log.warning("Celigo call failed (attempt %d): %s; retrying in %.1fs", state.attempt_number, error, wait)
 
 
-class CeligoHook(ResourceMethods, _CeligoHookBase):
+class CeligoHook(DashboardMethods, ResourceMethods, AccountMethods, _CeligoHookBase):
     """Synchronous integrator.io client for workers and ``@task`` code.
 
     :param celigo_conn_id: the Celigo connection id (default ``celigo_default``).
@@ -275,13 +289,38 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
         ``Date`` header (a proxy may strip it) the local time minus a five-minute margin is used, with a warning.
         Raises CeligoApiError (404 when the flow does not exist).
         """
-        response = self._request_response("GET", f"/flows/{check_id(flow_id, 'flow id')}")
+        return self.flow_and_marker(flow_id)[1]
+
+    def flow_and_marker(self, flow_id: str) -> tuple[dict[str, Any], datetime]:
+        """Return the flow document and ``run_marker``'s moment, both from one ``GET /flows/{id}``.
+
+        Raises CeligoApiError (404 when the flow does not exist, ``unexpected_content`` for a body that is not
+        a JSON object).
+        """
+        path = f"/flows/{check_id(flow_id, 'flow id')}"
+        response = self._request_response("GET", path)
+        flow = decode_body(
+            status=response.status_code,
+            headers=response.headers,
+            body=response.content,
+            method="GET",
+            path=f"/v1{path}",
+            secret=self.settings.token,
+        )
+        if not isinstance(flow, dict):
+            raise CeligoApiError(
+                status=response.status_code,
+                method="GET",
+                path=f"/v1{path}",
+                code="unexpected_content",
+                message=f"expected the flow document (a JSON object), got {_json_kind(flow)}",
+            )
         try:
             moment = parsedate_to_datetime(response.headers.get("date") or "")
         except (TypeError, ValueError, IndexError):
             self.log.warning("integrator.io sent no usable Date header; using this machine's clock minus 5 minutes")
-            return datetime.now(timezone.utc) - CLOCK_SKEW_MARGIN
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+            return flow, datetime.now(timezone.utc) - CLOCK_SKEW_MARGIN
+        return flow, moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
     def run_flow(
         self,
@@ -292,18 +331,33 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
         export_ids: list[str] | None = None,
         sent_after: datetime | None = None,
         on_unclear_run: str = "fail",
+        first_source: str | None = None,
     ) -> str:
-        """Start a flow run and return its job id. Raises CeligoApiError (422 when the flow is disabled).
+        """Start a flow run and return the id of its first flow job. Raises CeligoApiError.
+
+        A flow with several sources makes one flow job per source for one run; the answer names the first
+        (``jobs.runs.FlowRun`` finds the others). ``start_date`` is ``export.startDate`` (what integrator.io's
+        own UI sends); ``end_date`` (``export.endDate``) and ``export_ids`` (``_exportIds``) are assumed field
+        names that no public source documents. Running a disabled flow is refused by integrator.io's UI; what
+        the API answers then is not documented either.
 
         A run request whose answer was lost (dropped connection, timeout, 500/502/504) may still have started
         the run. Before sending it again the hook lists the flow's jobs created since ``sent_after`` (by
-        default ``run_marker()``, read just before the first request) in any status, and adopts the one it
-        finds instead of starting a second run; it sends again only when there is none. Several candidates
-        raise CeligoRunUnclearError unless ``on_unclear_run="adopt_earliest"`` (see ``jobs.reattach``).
+        default read from the flow's ``GET`` just before the first request) in any status, and adopts the one
+        it finds instead of starting a second run; it sends again only when there is none. Only jobs of
+        ``first_source`` (the export id of the run's first source; by default read from the flow) count, as
+        one run makes one job per source. Several candidates raise CeligoRunUnclearError unless
+        ``on_unclear_run="adopt_earliest"`` (see ``jobs.reattach``).
         """
+        from airflow_provider_celigo.jobs.runs import first_source as source_of
+
         flow_id = check_id(flow_id, "flow id")
         on_unclear_run = check_on_unclear(on_unclear_run)
-        since = sent_after if sent_after is not None else self.run_marker(flow_id)
+        if sent_after is None:
+            flow, since = self.flow_and_marker(flow_id)
+            first_source = first_source or source_of(flow, export_ids)
+        else:
+            since = sent_after
         path = f"/flows/{flow_id}/run"
         url = build_url(self.settings, path)
         body = _run_body(start_date, end_date, export_ids)
@@ -312,7 +366,11 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
             with attempt:
                 if answer_lost:
                     own = choose_own_run(
-                        flow_id, self.find_flow_jobs(flow_id, created_after=since), since, on_unclear_run
+                        flow_id,
+                        self.find_flow_jobs(flow_id, created_after=since),
+                        since,
+                        on_unclear_run,
+                        source=first_source,
                     )
                     if own is not None:
                         self.log.warning(
@@ -437,6 +495,10 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
     def get_step_errors(self, flow_id: str, step_id: str, *, limit: int = 1000) -> list[dict[str, Any]]:
         """Return up to ``limit`` open errors of one flow step (an export or import id), following ``nextPageURL``.
 
+        A step that never had an error may have no error store, and integrator.io then answers 404: when the
+        flow exists and holds the step, that means no errors (``[]``).
+
+        :raises CeligoNotFoundError: when the flow does not exist or does not hold the step.
         :raises CeligoApiError: ``unexpected_content`` for an answer that is not ``{"errors": [...]}``,
             ``paging_cycle`` when ``nextPageURL`` repeats a page, ``paging_limit`` past ``paging.MAX_PAGES`` pages.
         """
@@ -445,7 +507,12 @@ class CeligoHook(ResourceMethods, _CeligoHookBase):
         errors: list[dict[str, Any]] = []
         while path and len(errors) < limit:
             trail.enter(page_key(build_url(self.settings, path)), path)
-            answer = self.request("GET", path)
+            try:
+                answer = self.request("GET", path)
+            except CeligoNotFoundError:
+                if errors or step_id not in _flow_step_ids(self.get_resource("flows", flow_id)):
+                    raise
+                return []
             if answer is None:
                 break
             if not isinstance(answer, dict) or not isinstance(answer.get("errors"), list):
@@ -519,9 +586,9 @@ class CeligoAsyncHook(_CeligoHookBase):
                 except Exception:
                     log.debug("Async read of connection %r failed; reading it in a thread", self.celigo_conn_id)
             if settings is None:
-                settings = await asyncio.to_thread(read_sync)
+                settings = await call_sync(read_sync)
+            await call_sync(mask_token, settings.token)  # mask_secret may talk to the supervisor: off the loop
             self._settings = settings
-            mask_token(self._settings.token)
         return self._settings
 
     async def _get_client(self) -> httpx.AsyncClient:

@@ -10,8 +10,9 @@ database copied from one migrated per test session, runs the command in a subpro
 - task instance states and try numbers from the ``task_instance`` table,
 - XComs from the ``xcom`` table (JSON-decoded),
 - task logs. ``airflow dags test`` writes no task log files under ``AIRFLOW_HOME/logs``: it prints every
-  task's log to its own stdout, framed by ``[DAG TEST] starting task_id=.. map_index=..`` and
-  ``[DAG TEST] end task ..`` lines. The harness cuts stdout at those lines (one section per try, including
+  task's log to its own output, framed by ``[DAG TEST] starting task_id=.. map_index=..`` and
+  ``[DAG TEST] end task ..`` lines. The harness reads stdout and stderr as one stream (Airflow 3.1 prints the
+  markers to stderr) and cuts it at those lines (one section per try, including
   the in-line trigger's lines) and also reads any files that do appear in the log folder
   (``dag_id=<dag>/run_id=<run>/task_id=<task>/attempt=<n>.log``, Airflow's default layout).
 
@@ -132,7 +133,10 @@ class TaskResult:
 
 @dataclass
 class DagTestResult:
-    """What one ``airflow dags test`` left behind (``pid`` is the command's process and process group id)."""
+    """What one ``airflow dags test`` left behind (``pid`` is the command's process and process group id).
+
+    ``stdout`` holds the command's whole output, stderr merged in order; ``stderr`` stays "" (kept for callers).
+    """
 
     dag_id: str
     command: list[str]
@@ -269,12 +273,13 @@ class AirflowHome:
     def _run(self, dag_id: str, command: list[str], timeout: float) -> DagTestResult:
         number = len(self.results) + 1
         out_path = self.runs_folder / f"{number:02d}-{dag_id}.out"
-        err_path = self.runs_folder / f"{number:02d}-{dag_id}.err"
         started = time.monotonic()
         timed_out = False
-        with out_path.open("wb") as out, err_path.open("wb") as err:
+        # One stream, so that task logs and the [DAG TEST] markers keep their order: Airflow 3.1 prints the
+        # markers to stderr and the task logs to stdout (3.0, 3.2 and 3.3 print both to stdout).
+        with out_path.open("wb") as out:
             process = subprocess.Popen(
-                command, env=self.env, cwd=self.root, stdout=out, stderr=err, start_new_session=True
+                command, env=self.env, cwd=self.root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
             try:
                 process.wait(timeout=timeout)
@@ -286,7 +291,7 @@ class AirflowHome:
             command=command,
             returncode=process.returncode,
             stdout=out_path.read_text(errors="replace"),
-            stderr=err_path.read_text(errors="replace"),
+            stderr="",
             timed_out=timed_out,
             seconds=time.monotonic() - started,
             pid=process.pid,

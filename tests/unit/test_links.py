@@ -88,10 +88,10 @@ def test_tasks_carry_the_link(task_class: type) -> None:
 
 
 def test_link_survives_dag_serialization() -> None:
-    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow_compat import serialization_round_trip
 
     with DAG("links", start_date=datetime(2026, 1, 1), schedule=None) as dag:
         operator()
-    rebuilt = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    rebuilt = serialization_round_trip(dag)
     links = {link.name: link.xcom_key for link in rebuilt.task_dict["run"].operator_extra_links}
     assert links == {"Celigo job": "_link_CeligoJobLink"}

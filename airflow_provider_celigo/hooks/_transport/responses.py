@@ -7,6 +7,7 @@ out first, in every form it can take there (``clients.redact``).
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 from collections.abc import Mapping
 from typing import Any
@@ -138,26 +139,136 @@ def decode_body(
     )
 
 
+def request_target(error: BaseException, base_url: str) -> str:
+    """Return the ``host:port`` a failed request went to: the error's own request URL, else ``base_url``'s.
+
+    The port is the URL's, else the scheme's default (443 for https, 80 for http). Never raises.
+    """
+    url = base_url
+    try:
+        request = getattr(error, "request", None)  # requests and httpx errors carry the request they failed on
+    except RuntimeError:  # httpx: an error raised without a request
+        request = None
+    request_url = getattr(request, "url", None)
+    if request_url:
+        url = str(request_url)
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # an unreadable port
+        return urlsplit(base_url).netloc
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """Return ``error`` and every error behind it (causes, contexts, urllib3 reasons, wrapped args), once each."""
+    found: list[BaseException] = []
+    seen: set[int] = set()
+    pending: list[Any] = [error]
+    while pending:
+        item = pending.pop(0)
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        found.append(item)
+        pending.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
+    return found
+
+
+def _connect_timed_out(chain: list[BaseException]) -> bool:
+    names = {"ConnectTimeout", "ConnectTimeoutError"}  # requests/httpx, urllib3 (NewConnectionError is one too)
+    return any(type(item).__name__ in names for item in chain) and not any(
+        type(item).__name__ == "NewConnectionError" for item in chain
+    )
+
+
+def unreachable_cause(error: BaseException, *, timed_out: bool, timeout: float) -> tuple[str, bool, str]:
+    """Return ``(cause, reached, advice)`` for a request that got no answer (a requests or httpx error).
+
+    ``cause`` says what happened at the network level ("connection refused", "DNS lookup failed: ...",
+    "TLS handshake failed: ...", "timed out ..."), ``reached`` whether a connection was made at all, and
+    ``advice`` what to check. Never raises.
+    """
+    chain = _chain(error)
+    if timed_out:
+        if _connect_timed_out(chain):
+            return (
+                f"timed out connecting, no answer within {timeout:g}s",
+                False,
+                "check the connection's region/base_url, and that a firewall or proxy lets this machine reach it",
+            )
+        return (
+            f"timed out: no complete answer within {timeout:g}s",
+            True,
+            "the API or the network is slow; raise the connection extra timeout, or check the network",
+        )
+    for item in chain:
+        if isinstance(item, socket.gaierror):
+            return (
+                f"DNS lookup failed: {item.strerror or item}",
+                False,
+                "check the host name in the connection's region/base_url and this machine's DNS",
+            )
+    for item in chain:
+        if isinstance(item, ssl.SSLError):
+            reason = getattr(item, "reason", None) or item.strerror or type(item).__name__
+            return (
+                f"TLS handshake failed: {reason}",
+                False,
+                "check that the connection's base_url scheme matches the server (https to a plain-http port fails "
+                "this way) and any TLS-intercepting proxy",
+            )
+    for item in chain:
+        if isinstance(item, ConnectionRefusedError):
+            return (
+                "connection refused",
+                False,
+                "nothing listens there: check the connection's region/base_url and the network",
+            )
+    for item in chain:
+        if isinstance(item, (ConnectionResetError, BrokenPipeError)) or type(item).__name__ in {
+            "RemoteDisconnected",
+            "RemoteProtocolError",
+            "ProtocolError",
+        }:
+            return (
+                "the connection was dropped before a complete answer",
+                True,
+                "the API or a proxy on the way closed the connection; check the network",
+            )
+    innermost = chain[-1] if chain else error
+    errno = f" errno {innermost.errno}" if isinstance(innermost, OSError) and innermost.errno else ""
+    return (
+        f"network error: {type(innermost).__name__}{errno}",
+        False,
+        "check the connection's region/base_url and the network",
+    )
+
+
 def no_response(
     error: BaseException, *, timed_out: bool, settings: CeligoSettings, method: str, path: str
 ) -> CeligoApiError:
     """Return the provider's error for a request that got no usable response (requests or httpx error).
 
-    A timeout (the whole call, connect to last byte, outlasting the connection's ``timeout``) or a broken
-    connection is a retryable ``TransportError``; an untrusted certificate is not.
+    A timeout (the whole call, connect to last byte, outlasting the connection's ``timeout``), a refused or
+    broken connection, a DNS or TLS handshake failure is a retryable ``TransportError`` naming the
+    ``host:port`` tried and the cause; an untrusted certificate is a non-retryable ``CeligoApiError``.
     """
-    if timed_out:
-        return TransportError(
-            status=0,
-            method=method,
-            path=path,
-            code="timeout",
-            message=f"no complete answer within {settings.timeout:g}s",
-        )
-    tls = certificate_error(error, method=method, path=path, base_url=settings.base_url)
+    tls = None if timed_out else certificate_error(error, method=method, path=path, base_url=settings.base_url)
     if tls is not None:
         return tls
-    return TransportError(status=0, method=method, path=path, code="connection_error", message=type(error).__name__)
+    cause, reached, advice = unreachable_cause(error, timed_out=timed_out, timeout=settings.timeout)
+    return TransportError(
+        status=0,
+        method=method,
+        path=path,
+        code="timeout" if timed_out else "connection_error",
+        message=cause,
+        target=request_target(error, settings.base_url),
+        cause=cause,
+        reached=reached,
+        hint=advice,
+    )
 
 
 def raise_for_status(

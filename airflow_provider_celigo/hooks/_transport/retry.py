@@ -124,8 +124,23 @@ class wait_retry_after(wait_base):
         return min(self.fallback(retry_state), self.cap)
 
 
+def give_up(retry_state: RetryCallState) -> None:
+    """Raise the last attempt's error once the retries ran out; a TransportError says how many and how long.
+
+    tenacity calls this in place of re-raising; it never returns.
+    """
+    outcome = retry_state.outcome
+    error = outcome.exception() if outcome is not None else None
+    if isinstance(error, TransportError):
+        raise error.after_tries(retry_state.attempt_number, retry_state.seconds_since_start or 0.0) from None
+    if outcome is None:  # pragma: no cover - tenacity gives up only after an attempt
+        raise AssertionError("the retry policy gave up before any attempt")
+    outcome.result()  # re-raises the last error, with its traceback
+    raise AssertionError("unreachable: the policy gives up only on an error")  # pragma: no cover
+
+
 def retry_policy(max_retries: int, max_wait: float) -> dict[str, Any]:
-    """Return tenacity keyword arguments for the policy: stop, wait, retry, reraise."""
+    """Return tenacity keyword arguments for the policy: stop, wait, retry, reraise, give_up."""
     return {
         "stop": tenacity.stop_after_attempt(max_retries + 1),
         "wait": wait_retry_after(
@@ -134,6 +149,7 @@ def retry_policy(max_retries: int, max_wait: float) -> dict[str, Any]:
         ),
         "retry": tenacity.retry_if_exception(is_retryable),
         "reraise": True,
+        "retry_error_callback": give_up,
     }
 
 

@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, Response
+try:
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+    from starlette.responses import JSONResponse, Response
+except ImportError as missing:  # a plain install, without the test kit's dependencies
+    raise ImportError(
+        f"the Celigo emulator needs the 'emulator' extra ({missing.name} is not installed): "
+        'pip install "airflow-provider-celigo[emulator]"',
+        name=missing.name,
+    ) from None
 
 from .config import EmulatorConfig
 from .core import Emulator
 from .errors import ApiError, envelope
 from .middleware import EmulatorMiddleware, install_log_filter
-from .routes import account, clone, connections, flows, jobs, lookups, recyclebin, resources, state
+from .routes import (
+    account,
+    audit,
+    clone,
+    connections,
+    dashboard,
+    flows,
+    integration_settings,
+    jobs,
+    lookups,
+    recyclebin,
+    resources,
+    state,
+    users,
+)
 
 # Order matters: specific paths before the generic /v1/{type}[/{id}] routes.
 API_ROUTERS = (
@@ -19,10 +40,14 @@ API_ROUTERS = (
     state.router,
     lookups.router,
     recyclebin.router,
+    dashboard.router,
     jobs.router,
     flows.router,
     connections.router,
     clone.router,
+    audit.router,
+    users.router,
+    integration_settings.router,
     resources.router,
 )
 
@@ -63,6 +88,7 @@ def create_app(config: EmulatorConfig | None = None, emulator: Emulator | None =
         from .admin import router as admin_router
 
         app.include_router(admin_router)
+        app.include_router(audit.admin_router)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
