@@ -14,6 +14,15 @@ __version__ = "0.1.0"
 
 _PUBLIC: dict[str, str] = {
     "CeligoApiError": "airflow_provider_celigo.exceptions",
+    "CeligoExportAuditLogOperator": "airflow_provider_celigo.operators.audit",
+    "CeligoInviteUserOperator": "airflow_provider_celigo.operators.account",
+    "CeligoListUsersOperator": "airflow_provider_celigo.operators.account",
+    "CeligoPersistIntegrationAppSettingsOperator": "airflow_provider_celigo.operators.account",
+    "CeligoRegisterConnectionsOperator": "airflow_provider_celigo.operators.account",
+    "CeligoRemoveUserOperator": "airflow_provider_celigo.operators.account",
+    "CeligoTokenOperator": "airflow_provider_celigo.operators.account",
+    "CeligoUpdateIntegrationSettingsOperator": "airflow_provider_celigo.operators.account",
+    "CeligoUpdateUserOperator": "airflow_provider_celigo.operators.account",
     "CeligoAsyncHook": "airflow_provider_celigo.hooks.celigo",
     "CeligoCloneExportOperator": "airflow_provider_celigo.operators.integrations",
     "CeligoCloneFlowOperator": "airflow_provider_celigo.operators.integrations",
@@ -26,6 +35,7 @@ _PUBLIC: dict[str, str] = {
     "CeligoDeleteStateOperator": "airflow_provider_celigo.operators.resources",
     "CeligoError": "airflow_provider_celigo.exceptions",
     "CeligoFlowRunSensor": "airflow_provider_celigo.sensors.jobs",
+    "CeligoFlowRunEventTrigger": "airflow_provider_celigo.triggers.events",
     "CeligoFlowStateOperator": "airflow_provider_celigo.operators.flows",
     "CeligoGetLookupCacheEntriesOperator": "airflow_provider_celigo.operators.resources",
     "CeligoGetResourceOperator": "airflow_provider_celigo.operators.resources",
@@ -36,6 +46,7 @@ _PUBLIC: dict[str, str] = {
     "CeligoJobSensor": "airflow_provider_celigo.sensors.jobs",
     "CeligoJobTrigger": "airflow_provider_celigo.triggers.jobs",
     "CeligoListResourcesOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoOpenErrorsSensor": "airflow_provider_celigo.sensors.errors",
     "CeligoPingConnectionOperator": "airflow_provider_celigo.operators.resources",
     "CeligoPutStateOperator": "airflow_provider_celigo.operators.resources",
     "CeligoResolveFlowErrorsOperator": "airflow_provider_celigo.operators.resources",
@@ -43,9 +54,12 @@ _PUBLIC: dict[str, str] = {
     "CeligoRetryFlowErrorsOperator": "airflow_provider_celigo.operators.resources",
     "CeligoRunFlowOperator": "airflow_provider_celigo.operators.flows",
     "CeligoRunIntegrationFlowsOperator": "airflow_provider_celigo.operators.flows",
+    "CeligoSetConnectionConcurrencyOperator": "airflow_provider_celigo.operators.resources",
     "CeligoUpdateResourceOperator": "airflow_provider_celigo.operators.resources",
     "CeligoUpsertLookupCacheEntriesOperator": "airflow_provider_celigo.operators.resources",
     "ResourceType": "airflow_provider_celigo.resource_types",
+    "celigo_flow_asset": "airflow_provider_celigo.assets",
+    "celigo_flow_runs_asset": "airflow_provider_celigo.assets",
     "celigo_pool_policy": "airflow_provider_celigo.pools",
 }
 
@@ -62,28 +76,42 @@ __all__ = [
     "CeligoDeleteResourceOperator",
     "CeligoDeleteStateOperator",
     "CeligoError",
+    "CeligoExportAuditLogOperator",
+    "CeligoFlowRunEventTrigger",
     "CeligoFlowRunSensor",
     "CeligoFlowStateOperator",
     "CeligoGetLookupCacheEntriesOperator",
     "CeligoGetResourceOperator",
     "CeligoGetStateOperator",
     "CeligoHook",
+    "CeligoInviteUserOperator",
     "CeligoJobError",
     "CeligoJobLink",
     "CeligoJobSensor",
     "CeligoJobTrigger",
     "CeligoListResourcesOperator",
+    "CeligoListUsersOperator",
+    "CeligoOpenErrorsSensor",
+    "CeligoPersistIntegrationAppSettingsOperator",
     "CeligoPingConnectionOperator",
     "CeligoPutStateOperator",
+    "CeligoRegisterConnectionsOperator",
+    "CeligoRemoveUserOperator",
     "CeligoResolveFlowErrorsOperator",
     "CeligoRestoreResourceOperator",
     "CeligoRetryFlowErrorsOperator",
     "CeligoRunFlowOperator",
     "CeligoRunIntegrationFlowsOperator",
+    "CeligoSetConnectionConcurrencyOperator",
+    "CeligoTokenOperator",
+    "CeligoUpdateIntegrationSettingsOperator",
     "CeligoUpdateResourceOperator",
+    "CeligoUpdateUserOperator",
     "CeligoUpsertLookupCacheEntriesOperator",
     "ResourceType",
     "__version__",
+    "celigo_flow_asset",
+    "celigo_flow_runs_asset",
     "celigo_pool_policy",
 ]
 
@@ -102,9 +130,21 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from airflow_provider_celigo.assets import celigo_flow_asset, celigo_flow_runs_asset
     from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError, CeligoJobError
     from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook, CeligoHook
     from airflow_provider_celigo.links import CeligoJobLink
+    from airflow_provider_celigo.operators.account import (
+        CeligoInviteUserOperator,
+        CeligoListUsersOperator,
+        CeligoPersistIntegrationAppSettingsOperator,
+        CeligoRegisterConnectionsOperator,
+        CeligoRemoveUserOperator,
+        CeligoTokenOperator,
+        CeligoUpdateIntegrationSettingsOperator,
+        CeligoUpdateUserOperator,
+    )
+    from airflow_provider_celigo.operators.audit import CeligoExportAuditLogOperator
     from airflow_provider_celigo.operators.flows import (
         CeligoFlowStateOperator,
         CeligoRunFlowOperator,
@@ -130,10 +170,13 @@ if TYPE_CHECKING:
         CeligoResolveFlowErrorsOperator,
         CeligoRestoreResourceOperator,
         CeligoRetryFlowErrorsOperator,
+        CeligoSetConnectionConcurrencyOperator,
         CeligoUpdateResourceOperator,
         CeligoUpsertLookupCacheEntriesOperator,
     )
     from airflow_provider_celigo.pools import celigo_pool_policy
     from airflow_provider_celigo.resource_types import ResourceType
+    from airflow_provider_celigo.sensors.errors import CeligoOpenErrorsSensor
     from airflow_provider_celigo.sensors.jobs import CeligoFlowRunSensor, CeligoJobSensor
+    from airflow_provider_celigo.triggers.events import CeligoFlowRunEventTrigger
     from airflow_provider_celigo.triggers.jobs import CeligoJobTrigger

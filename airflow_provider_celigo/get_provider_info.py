@@ -92,19 +92,21 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_celigo.operators.flows",
                     "airflow_provider_celigo.operators.integrations",
                     "airflow_provider_celigo.operators.resources",
+                    "airflow_provider_celigo.operators.account",
+                    "airflow_provider_celigo.operators.audit",
                 ],
             }
         ],
         "sensors": [
             {
                 "integration-name": "Celigo integrator.io",
-                "python-modules": ["airflow_provider_celigo.sensors.jobs"],
+                "python-modules": ["airflow_provider_celigo.sensors.jobs", "airflow_provider_celigo.sensors.errors"],
             }
         ],
         "triggers": [
             {
                 "integration-name": "Celigo integrator.io",
-                "python-modules": ["airflow_provider_celigo.triggers.jobs"],
+                "python-modules": ["airflow_provider_celigo.triggers.jobs", "airflow_provider_celigo.triggers.events"],
             }
         ],
         "connection-types": [
@@ -117,5 +119,12 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_provider_celigo.links.CeligoJobLink"],
+        "asset-uris": [
+            {
+                "schemes": ["celigo"],
+                "handler": "airflow_provider_celigo.assets.normalize_celigo_uri",
+                "to_openlineage_converter": "airflow_provider_celigo.assets.to_openlineage_dataset",
+            }
+        ],
         "config": CONFIG,
     }

@@ -11,6 +11,7 @@ Exits non-zero when a DAG did not end the way it should (the failure-handling ex
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +23,9 @@ from typing import Any
 
 from airflow_provider_celigo.testing.dags import AirflowHome, DagTestResult, migrate_template_db
 from airflow_provider_celigo.testing.emulator.client import EmulatorAdmin
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from demo_events import lineage_report, watcher_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "example_dags"
@@ -38,6 +42,10 @@ EXAMPLE_DAGS: dict[str, set[str]] = {
     "example_celigo_fan_out": set(),
     "example_celigo_feed_from_warehouse": set(),
     "example_celigo_failure_handling": {"invoices_policy_fail", "refunds_fail_with_retry"},
+    "example_celigo_asset_schedule": set(),
+    "example_celigo_lineage": set(),
+    "example_celigo_health_gate": set(),
+    "example_celigo_flow_events": set(),  # its tasks only: the watcher itself runs in watcher_demo below
 }
 
 
@@ -124,6 +132,10 @@ def main() -> int:
             "celigo_default",
             {"conn_type": "celigo", "password": token, "extra": {"base_url": base_url, "concurrency_level": 5}},
         )
+        lineage_file = WORK / "openlineage.jsonl"  # every Celigo task's OpenLineage events (file transport)
+        home.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
+            {"type": "file", "log_file_path": str(lineage_file), "append": True}  # one file, a JSON event per line
+        )
         sync = subprocess.run(
             [str(Path(sys.executable).with_name("airflow-celigo")), "pools", "sync"],
             env=home.env,
@@ -141,10 +153,22 @@ def main() -> int:
             result = home.dags_test(dag_id, EXAMPLES / f"{dag_id}.py", timeout=300)
             new_jobs = [job for job in admin.jobs() if job["_id"] not in known and job.get("type") == "flow"]
             reports.append(summarize(dag_id, result, new_jobs, expected))
+            if dag_id == "example_celigo_deploy_integration" and reports[-1].ok:
+                deployed = result.xcom("report") or {}
+                print(
+                    f"  new integration {deployed.get('integration_id')}: registered connections "
+                    + ", ".join(deployed.get("registered_connection_ids") or ["none"])
+                )
             if not reports[-1].ok:
                 print(result.describe())
                 print(f"  full output: {home.runs_folder}")
         leaked = token in home.all_logs_text()
+        print("\nLineage (OpenLineage COMPLETE events, inputs -> outputs per task):")
+        print("\n".join(f"  {line}" for line in lineage_report(lineage_file)))
+        watched = watcher_demo(base_url, token, admin)
+        reports.append(
+            Report("watcher (real scheduler+triggerer)", "-", 1, 0, 0, 0.0, "ran" if watched else "NO RUN", watched)
+        )
         print_table(reports, time.monotonic() - started)
         print(f"Emulator: {sum(admin.runs().values())} flow runs in all; API token in any log: {leaked}.")
         print(f"Logs and outputs of each run: {home.runs_folder}")

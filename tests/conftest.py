@@ -34,3 +34,13 @@ def celigo_conn(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., str]]
         return conn_id
 
     yield define
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Print the figures the tests of this session measured (tests/figures.py), one section each."""
+    from figures import summary_sections
+
+    for section, lines in summary_sections().items():
+        terminalreporter.write_sep("=", section)
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -12,8 +12,9 @@ from airflow_provider_celigo._validation import check_id
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
 from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoJobError
 from airflow_provider_celigo.jobs.policy import ErrorPolicy, Verdict, conclude
-from airflow_provider_celigo.jobs.reattach import RunLedger, check_on_unclear, previous_job
-from airflow_provider_celigo.jobs.status import Outcome, iso_millis, outcome, parse_time, summarize
+from airflow_provider_celigo.jobs.reattach import RunLedger, check_on_unclear, of_source, previous_job
+from airflow_provider_celigo.jobs.runs import FlowRun, RunReader, first_source, run_summary
+from airflow_provider_celigo.jobs.status import Outcome, iso_millis, outcome, parse_time
 from airflow_provider_celigo.jobs.wait import (
     DeadlineReached,
     cancel_and_confirm,
@@ -22,7 +23,8 @@ from airflow_provider_celigo.jobs.wait import (
     positive_seconds,
     wait_for_job,
 )
-from airflow_provider_celigo.links import JOB_ID_XCOM_KEY, JOB_URL_XCOM_KEY, CeligoJobLink, job_url
+from airflow_provider_celigo.lineage.operator import CeligoLineageMixin
+from airflow_provider_celigo.links import JOB_ID_XCOM_KEY, JOB_IDS_XCOM_KEY, JOB_URL_XCOM_KEY, CeligoJobLink, job_url
 from airflow_provider_celigo.operators.base import CeligoBaseOperator, default_deferrable, default_poll_interval
 
 if TYPE_CHECKING:
@@ -63,31 +65,51 @@ def id_list(value: Any, what: str) -> list[str] | None:
 
 
 class _CeligoOperator(CeligoBaseOperator):
-    """What the flow operators share: the deadline of a try and waiting on a job until it."""
+    """What the flow operators share: the deadline of a try and waiting on a run (all its flow jobs) until it."""
+
+    _reader: RunReader | None = None  # the run being waited on, so that on_kill cancels all its jobs
 
     def _deadline(self, timeout: float | None) -> float | None:
         """Return the absolute deadline of this try: now plus the shorter of ``timeout`` and execution_timeout."""
         limit = self.execution_timeout.total_seconds() if self.execution_timeout else None
         return deadline_after(timeout, limit)
 
+    def _follow(self, flow: dict[str, Any], job_id: str, **run_args: Any) -> RunReader:
+        """Return a reader of the run of ``flow`` whose first flow job is ``job_id``, kept for ``on_kill``."""
+        self._reader = RunReader(self.hook, FlowRun.of_flow(flow, job_id, **run_args))
+        return self._reader
+
     def _wait_or_cancel(self, job_id: str, poll_interval: float, deadline: float | None) -> dict[str, Any]:
-        """Wait for the job; at the deadline cancel it and raise CeligoJobError. Returns the final job."""
+        """Wait for the run whose first job is ``job_id`` (every flow job of it); at the deadline cancel them all
+        and raise CeligoJobError. Returns the run folded into one job document (``FlowRun.as_job``)."""
+        calls = self._reader if self._reader is not None and self._reader.run.first_job_id == job_id else self.hook
         try:
-            return wait_for_job(self.hook, job_id, poll_interval=poll_interval, deadline=deadline, log=self.log)
+            return wait_for_job(calls, job_id, poll_interval=poll_interval, deadline=deadline, log=self.log)
         except DeadlineReached as reached:
-            final = cancel_and_confirm(self.hook, job_id, log=self.log) or reached.job
+            final = cancel_and_confirm(calls, job_id, log=self.log) or reached.job
             message = deadline_message(job_id, final.get("status"), canceled=True)
-            raise CeligoJobError(message, summarize(final)) from None
+            raise CeligoJobError(message, run_summary(final)) from None
+
+    def _publish_job_ids(self, context: Context, summary: dict[str, Any]) -> None:
+        """Push ``celigo_job_ids``: every flow job of the run (one per source)."""
+        context["ti"].xcom_push(key=JOB_IDS_XCOM_KEY, value=summary.get("job_ids") or [summary.get("job_id")])
+
+    def on_kill(self) -> None:
+        """Cancel every job of the run this try started or reattached to, and wait a few seconds for ``canceled``."""
+        if self._reader is not None:
+            cancel_and_confirm(self._reader, self._reader.run.first_job_id, log=self.log)
 
 
-class CeligoRunFlowOperator(_CeligoOperator):
+class CeligoRunFlowOperator(CeligoLineageMixin, _CeligoOperator):
     """Run an integrator.io flow and (by default) wait for its job.
 
     :param flow_id: the flow to run (templated).
     :param export_start_date: ``export.startDate`` of the run: where a delta export starts (templated;
         a datetime or an ISO-8601 string). Named so it cannot be mistaken for the task's ``start_date``.
-    :param export_end_date: ``export.endDate`` of the run (templated; datetime or ISO-8601 string).
-    :param export_ids: run only these page generators (``_exportIds``; templated; list or comma-separated).
+    :param export_end_date: ``export.endDate`` of the run (templated; datetime or ISO-8601 string). An assumed
+        field name: integrator.io's own clients send only ``export.startDate``.
+    :param export_ids: run only these sources (page generators) (``_exportIds``, an assumed field name;
+        templated; list or comma-separated).
     :param wait_for_completion: wait for the job to end (default True); False returns right after starting.
     :param deferrable: wait in the triggerer instead of a worker (default ``[operators] default_deferrable``).
     :param poll_interval: seconds between job polls (> 0; default ``[celigo] default_poll_interval``, 30).
@@ -98,12 +120,19 @@ class CeligoRunFlowOperator(_CeligoOperator):
     :param on_unclear_run: what to do when, after a lost answer or a crash, several flow jobs created after
         this task's run request could be its run: ``"fail"`` (default; the error names them) or
         ``"adopt_earliest"``. A second run is never started silently.
+    :param emit_asset: declare the flow's asset (``assets.celigo_flow_asset``) as an outlet, so that DAGs
+        scheduled on it run after each successful run (default True; only when waiting for the run).
     :param celigo_conn_id: the Celigo connection (default ``celigo_default``).
 
-    Pushes ``celigo_job_id`` and ``celigo_job_url`` to XCom right after starting and returns the job's
-    summary (``jobs.summarize``). Raises CeligoJobError when the job fails, is canceled, completes with
-    more errors than allowed, or outlives the deadline (it is canceled then). On a retry it reattaches to
-    the job the previous try started (see ``airflow_provider_celigo.jobs.reattach``).
+    A run of a flow with several sources is one flow job per source (``jobs.runs``): the operator waits for
+    all of them, cancels all of them at the deadline or on kill, and judges the run as a whole.
+
+    Pushes ``celigo_job_id`` (the run's first flow job) and ``celigo_job_url`` to XCom right after starting,
+    and ``celigo_job_ids`` (every flow job of the run) once it has ended. Returns the run's summary
+    (``jobs.summarize`` keys, counts summed and the worst status over its jobs, plus ``job_ids``). Raises
+    CeligoJobError when a job fails, is canceled, the run completes with more errors than allowed, or
+    outlives the deadline (its jobs are canceled then). On a retry it reattaches to the run the previous try
+    started (see ``airflow_provider_celigo.jobs.reattach``).
     """
 
     template_fields: Sequence[str] = (
@@ -130,6 +159,7 @@ class CeligoRunFlowOperator(_CeligoOperator):
         on_errors: str = "fail",
         max_errors: int | None = None,
         on_unclear_run: str = "fail",
+        emit_asset: bool = True,
         celigo_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
@@ -147,11 +177,12 @@ class CeligoRunFlowOperator(_CeligoOperator):
         self.timeout = positive_seconds(timeout, "timeout", allow_none=True)
         self.policy = ErrorPolicy(on_errors=on_errors, max_errors=max_errors)
         self.job_id: str | None = None
+        self._declare_celigo_flow_asset(emit_asset)
 
     # -- execute ----------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
-        """Start (or reattach to) the flow's job, then wait, defer or return; returns the job summary."""
+        """Start (or reattach to) the flow's run, then wait, defer or return; returns the run's summary."""
         flow_id = check_id(self.flow_id, "flow_id")
         start_date = iso_time(self.export_start_date, "export_start_date")
         end_date = iso_time(self.export_end_date, "export_end_date")
@@ -159,9 +190,11 @@ class CeligoRunFlowOperator(_CeligoOperator):
         export_ids = id_list(self.export_ids, "export_ids")
         deadline = self._deadline(self.timeout)
         ledger = RunLedger(context, self.log)
-        job = self._previous_job_to_reuse(context, ledger, flow_id)
-        if job is None:
-            sent_after = self.hook.run_marker(flow_id)
+        # One read gives the flow's sources and integrator.io's time before any run request of this try.
+        flow, sent_after = self.hook.flow_and_marker(flow_id)
+        flow = {**flow, "_id": flow_id}
+        reader = self._previous_run_to_reuse(context, ledger, flow, export_ids)
+        if reader is None:
             record = ledger.note_request(flow_id, sent_after)
             self.job_id = self.hook.run_flow(
                 flow_id,
@@ -170,24 +203,26 @@ class CeligoRunFlowOperator(_CeligoOperator):
                 export_ids=export_ids,
                 sent_after=sent_after,
                 on_unclear_run=self.on_unclear_run,
+                first_source=first_source(flow, export_ids),
             )
             ledger.note_job(record, self.job_id)
             self.log.info("Started Celigo flow %s: job %s", flow_id, self.job_id)
-        else:
-            self.job_id = str(job["_id"])
+            reader = self._follow(flow, self.job_id, export_ids=export_ids, not_before=sent_after)
+        self.job_id = reader.run.first_job_id
         context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=self.job_id)
-        if job is None:
-            job = self.hook.get_job(self.job_id)
-        summary = summarize(job)  # first: it refuses an answer that is not a job document (InvalidJobDocument)
-        self._push_url(context, job, flow_id)
+        # first: it refuses an answer that is not a job document (InvalidJobDocument)
+        folded = reader.run.as_job() if reader.run.first is not None else reader.get_job(self.job_id)
+        summary = run_summary(folded)
+        self._push_url(context, folded, flow_id)
         if not self.wait_for_completion:
             self.log.info("Not waiting for Celigo job %s (wait_for_completion=False)", self.job_id)
             return summary
         if summary["outcome"] != Outcome.ACTIVE.value:
-            return self._conclude(summary)
+            return self._conclude(context, summary)
         if self.deferrable:
-            self._defer(flow_id, deadline)
-        return self._conclude(summarize(self._wait_or_cancel(self.job_id, self.poll_interval, deadline)))
+            self._defer(flow_id, deadline, reader.run)
+        final = self._wait_or_cancel(self.job_id, self.poll_interval, deadline)
+        return self._conclude(context, run_summary(final))
 
     def _check_window(self, start: str | None, end: str | None) -> None:
         """Refuse a reversed export window; warn about an empty one (both are ``iso_millis`` strings, which
@@ -207,25 +242,34 @@ class CeligoRunFlowOperator(_CeligoOperator):
                 start,
             )
 
-    def _previous_job_to_reuse(self, context: Context, ledger: RunLedger, flow_id: str) -> dict[str, Any] | None:
-        """On a retry, return the previous try's job when it is still active or ended well; else None."""
+    def _previous_run_to_reuse(
+        self, context: Context, ledger: RunLedger, flow: dict[str, Any], export_ids: list[str] | None
+    ) -> RunReader | None:
+        """On a retry, return (and follow) the previous try's run when it is still active or ended well, judged
+        on all its flow jobs; else None."""
         try_number = getattr(context.get("ti"), "try_number", 1) or 1
         if try_number <= 1:
             return None
-        job = previous_job(self.hook, context, ledger, flow_id, self.on_unclear_run)
-        if job is None:
+        flow_id = str(flow.get("_id") or self.flow_id)
+        source = first_source(flow, export_ids)
+        first = previous_job(self.hook, context, ledger, flow_id, self.on_unclear_run, source=source)
+        if first is None:
             self.log.info("Try %s: no job of a previous try to reattach to; starting a new run", try_number)
             return None
+        reader = self._follow(flow, str(first["_id"]), export_ids=export_ids)
+        reader.run.learn([first])
+        job = reader.run.as_job() if reader.run.single else reader.get_job(reader.run.first_job_id)
         state = outcome(job)
         if state is Outcome.ACTIVE:
             self.log.info("Try %s: reattaching to Celigo job %s (%s)", try_number, job["_id"], job.get("status"))
-            return job
+            return reader
+        errors = run_summary(job)["num_error"]
         accepted = state is Outcome.SUCCESS or (
-            state is Outcome.SUCCESS_WITH_ERRORS and self.policy.judge(summarize(job)["num_error"]) is not Verdict.FAIL
+            state is Outcome.SUCCESS_WITH_ERRORS and self.policy.judge(errors) is not Verdict.FAIL
         )
         if accepted:
             self.log.info("Try %s: Celigo job %s of a previous try already completed", try_number, job["_id"])
-            return job
+            return reader
         self.log.info(
             "Try %s: the previous Celigo job %s ended %s; starting a new run", try_number, job["_id"], state.value
         )
@@ -237,7 +281,7 @@ class CeligoRunFlowOperator(_CeligoOperator):
         context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=url)
         self.log.info("Celigo job %s in integrator.io: %s", self.job_id, url)
 
-    def _defer(self, flow_id: str, deadline: float | None) -> None:
+    def _defer(self, flow_id: str, deadline: float | None, run: FlowRun) -> None:
         from airflow_provider_celigo.triggers.jobs import CeligoJobTrigger
 
         trigger = CeligoJobTrigger(
@@ -246,14 +290,18 @@ class CeligoRunFlowOperator(_CeligoOperator):
             celigo_conn_id=self.celigo_conn_id,
             poll_interval=self.poll_interval,
             deadline=deadline,
+            **({} if run.single else run.to_kwargs()),
         )
         # The trigger owns the deadline: a framework timeout would skip execute_complete and leak the job.
         self.defer(trigger=trigger, method_name="execute_complete", timeout=None)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Finish after the trigger fired; returns the job summary or raises CeligoJobError."""
+        """Finish after the trigger fired; returns the run's summary or raises CeligoJobError."""
         self.job_id = event.get("job_id") or self.job_id
         summary = event.get("summary")
+        if isinstance(summary, dict):
+            summary.setdefault("job_ids", [summary.get("job_id")])
+            self._publish_job_ids(context, summary)
         if event.get("status") == "timeout":
             raise CeligoJobError(str(event.get("message")), summary)
         if not isinstance(summary, dict):
@@ -261,14 +309,17 @@ class CeligoRunFlowOperator(_CeligoOperator):
                 f"{event.get('message')}; the job may still be running: a retry of this task reattaches to it",
                 summary,
             )
-        return self._conclude(summary)
+        return self._conclude(context, summary)
 
-    def _conclude(self, summary: dict[str, Any]) -> dict[str, Any]:
-        return conclude(summary, policy=self.policy, hook=self.hook, log=self.log)
+    def _conclude(self, context: Context, summary: dict[str, Any]) -> dict[str, Any]:
+        self._publish_job_ids(context, summary)
+        return self._keep_celigo_result(conclude(summary, policy=self.policy, hook=self.hook, log=self.log))
 
     def on_kill(self) -> None:
-        """Cancel the job this try started or reattached to, and wait a few seconds for ``canceled``."""
-        if self.job_id:
+        """Cancel every job of the run this try started or reattached to, and wait a few seconds for ``canceled``."""
+        if self._reader is not None:
+            super().on_kill()
+        elif self.job_id:
             cancel_and_confirm(self.hook, self.job_id, log=self.log)
 
 
@@ -328,7 +379,7 @@ def run_order(flows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str | N
     return order
 
 
-class CeligoRunIntegrationFlowsOperator(_CeligoOperator):
+class CeligoRunIntegrationFlowsOperator(CeligoLineageMixin, _CeligoOperator):
     """Run the enabled flows of an integration one after another, waiting for each job.
 
     The order is integrator.io's: the integration's flow list (``GET /integrations/{id}/flows``), with each
@@ -382,42 +433,51 @@ class CeligoRunIntegrationFlowsOperator(_CeligoOperator):
         flows = list(self.hook.paginate(f"/integrations/{integration_id}/flows"))
         self.log.info("Integration %s has %d flows", integration_id, len(flows))
         started: dict[str, dict[str, Any]] = {}
-        summaries: list[dict[str, Any]] = []
+        summaries: list[dict[str, Any]] = self._keep_celigo_result([])
         for flow, predecessor in run_order(flows):
             flow_id = check_id(flow["_id"], "flow id")
             if flow.get("disabled"):
                 self.log.info("Skipping disabled flow %s (%s)", flow_id, flow.get("name"))
                 continue
             before = started.get(predecessor) if predecessor else None
-            job_id = self._chained_run(flow_id, before) if before else None
+            job_id = self._chained_run(flow, before) if before else None
             if job_id is None:
                 job_id = self.hook.run_flow(flow_id)
                 self.log.info("Started Celigo flow %s (%s): job %s", flow_id, flow.get("name"), job_id)
             self.job_id = job_id
+            self._follow(flow, job_id)
             context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=job_id)
             context["ti"].xcom_push(
                 key=JOB_URL_XCOM_KEY, value=job_url(self.hook.settings.ui_url, flow_id, flow.get("_integrationId"))
             )
             job = self._wait_or_cancel(job_id, self.poll_interval, deadline)
             started[flow_id] = job
-            summaries.append(conclude(summarize(job), policy=self.policy, hook=self.hook, log=self.log))
+            summaries.append(conclude(run_summary(job), policy=self.policy, hook=self.hook, log=self.log))
         return summaries
 
-    def _chained_run(self, flow_id: str, predecessor_job: dict[str, Any]) -> str | None:
-        """Return the id of the run integrator.io started for a chained flow, waiting up to ``chain_grace``."""
+    def _chained_run(self, flow: dict[str, Any], predecessor_job: dict[str, Any]) -> str | None:
+        """Return the first job of the run integrator.io started for a chained flow, waiting up to ``chain_grace``.
+
+        integrator.io starts it when the predecessor completes, so it is the earliest run of the flow created
+        since the predecessor's run was; the look is repeated once right before giving up, so a run that starts
+        at the last moment is not doubled.
+        """
+        flow_id = str(flow["_id"])
+        source = first_source(flow)
         since = predecessor_job.get("createdAt")
         give_up = time.monotonic() + self.chain_grace
         while True:
-            jobs = list(self.hook.iter_jobs(_flowId=flow_id, type="flow", createdAt_gte=since))
+            last_look = time.monotonic() >= give_up
+            jobs = [
+                job
+                for job in self.hook.iter_jobs(_flowId=flow_id, type="flow", createdAt_gte=since)
+                if of_source(job, source)
+            ]
             if jobs:
-                self.log.info("Chained flow %s was started by integrator.io: job %s", flow_id, jobs[0]["_id"])
-                return str(jobs[0]["_id"])
-            if time.monotonic() >= give_up:
+                earliest = min(jobs, key=lambda job: str(job.get("createdAt")))
+                self.log.info("Chained flow %s was started by integrator.io: job %s", flow_id, earliest["_id"])
+                return str(earliest["_id"])
+            if last_look:
                 self.log.info("integrator.io did not start chained flow %s; starting it", flow_id)
                 return None
-            time.sleep(min(self.poll_interval, self.chain_grace))
-
-    def on_kill(self) -> None:
-        """Cancel the job currently running, and wait a few seconds for ``canceled``."""
-        if self.job_id:
-            cancel_and_confirm(self.hook, self.job_id, log=self.log)
+            time.sleep(max(0.0, min(self.poll_interval, give_up - time.monotonic())))

@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from loopback import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -123,15 +123,8 @@ class Airflow:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[TokenInfoServer]:
-    server = TokenInfoServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(TokenInfoServer()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="module")

@@ -40,12 +40,21 @@ def assert_no_token(home: AirflowHome, emulator: EmulatorServer) -> None:
 
 def test_run_flows(celigo_home: AirflowHome, emulator: EmulatorServer) -> None:
     result = run_example(celigo_home, "example_celigo_run_flows")
-    assert result.states == {"run_orders_flow": "success", "run_customers_flow": "success"}, result.describe()
+    assert result.states == {
+        "run_orders_flow": "success",
+        "run_customers_flow": "success",
+        "run_storefront_orders_flow": "success",
+    }, result.describe()
     runs = emulator.admin.runs()
-    assert runs == {DEMO_IDS["flow_orders"]: 1, DEMO_IDS["flow_customers"]: 1}
+    storefronts_flow = DEMO_IDS["flow_storefront_orders"]
+    assert runs == {DEMO_IDS["flow_orders"]: 1, DEMO_IDS["flow_customers"]: 1, storefronts_flow: 1}
     orders = result.xcom("run_orders_flow")
-    assert orders["status"] == "completed" and orders["num_success"] == 120
+    assert orders["status"] == "completed" and orders["num_success"] == 240  # 120 exported + 120 imported
     assert result.xcom("run_orders_flow", key="celigo_job_id") == orders["job_id"]
+    storefronts = result.xcom("run_storefront_orders_flow")
+    jobs = {job["_id"]: job for job in emulator.admin.jobs() if job.get("_flowId") == storefronts_flow}
+    assert len(storefronts["job_ids"]) == 3 and set(storefronts["job_ids"]) <= set(jobs)
+    assert storefronts["num_success"] == sum(jobs[job_id]["numSuccess"] for job_id in storefronts["job_ids"])
     assert_no_token(celigo_home, emulator)
 
 
@@ -53,7 +62,7 @@ def test_deferrable_and_sensor(celigo_home: AirflowHome, emulator: EmulatorServe
     result = run_example(celigo_home, "example_celigo_deferrable_and_sensor")
     assert set(result.states.values()) == {"success"}, result.describe()
     assert emulator.admin.runs() == {DEMO_IDS["flow_inventory"]: 1, DEMO_IDS["flow_orders"]: 1}
-    assert result.xcom("run_inventory_sync")["num_success"] == 5000
+    assert result.xcom("run_inventory_sync")["num_success"] == 15000  # the export and two imports, 5000 each
     # The long run deferred: its wait ran through the trigger (in line, as `airflow dags test` runs triggers), in
     # its own task's log. (The sensor may find the short orders job already ended at its first poke: no deferral.)
     log = result.log("run_inventory_sync")
@@ -83,6 +92,12 @@ def test_deploy_integration(celigo_home: AirflowHome, emulator: EmulatorServer) 
     runs = emulator.admin.runs()
     assert {flow["_id"]: 1 for flow in cloned} == runs
     assert sorted(job["flow_id"] for job in report["jobs"]) == sorted(flow["_id"] for flow in cloned)
+    # After the clone, the customer's connections were registered with the new integration.
+    customer = {DEMO_IDS["conn_acme_shopify"], DEMO_IDS["conn_acme_netsuite"]}
+    assert set(report["registered_connection_ids"]) == customer == set(integration["_registeredConnectionIds"])
+    register_path = f"/v1/integrations/{new_integration}/connections/register"
+    assert [r["method"] for r in emulator.admin.requests_log() if r["path"] == register_path] == ["PUT"]
+    assert "registered connections: " in result.log("report")
     assert_no_token(celigo_home, emulator)
 
 

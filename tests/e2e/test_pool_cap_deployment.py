@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from figures import POOL_CAP, record
 
 from airflow_provider_celigo.testing.emulator.seeds import demo_flow_copies
 from airflow_provider_celigo.testing.emulator.server import EmulatorServer
@@ -237,6 +238,7 @@ def test_pool_caps_jobs_and_triggerer_caps_requests(
     print(f"[main] run {state} in {time.monotonic() - began:.0f}s; peak running jobs {main_peak} (level 3)")
     print(f"[main] most TIs per state at once: {observer.peak_by_state}; holding a slot: {observer.peak_active}")
     record_property("peak_running_jobs_level_3", main_peak)
+    record("main", f"level=3 tasks=12 peak_running_jobs={main_peak} peak_slots_held={observer.peak_active}", POOL_CAP)
     tis = main.check_outcome()
     assert state == "success"
     assert 1 <= main_peak <= 3, main_stats
@@ -261,6 +263,7 @@ def test_pool_caps_jobs_and_triggerer_caps_requests(
     print(f"[triggerer] peak requests in flight {capped_peak} (level 2) over {capped_reads} single job reads")
     print(f"[triggerer] emulator faults so far (failed job listings): {faults}")
     record_property("triggerer_peak_requests_in_flight_level_2", capped_peak)
+    record("triggerer", f"level=2 single_reads={capped_reads} peak_requests_in_flight={capped_peak}", POOL_CAP)
     capped.check_outcome()
     assert capped_reads >= FLOWS_PER_RUN, capped_reads
     assert 1 <= capped_peak <= 2, capped_stats
@@ -276,6 +279,11 @@ def test_pool_caps_jobs_and_triggerer_caps_requests(
     )
     record_property("peak_running_jobs_level_12", control_jobs)
     record_property("triggerer_peak_requests_in_flight_level_12", control_flight)
+    record(
+        "control",
+        f"level=12 peak_running_jobs={control_jobs} peak_requests_in_flight={control_flight} (the caps above bind)",
+        POOL_CAP,
+    )
     control.check_outcome()
     assert control_jobs > 3, control_stats
     assert control_flight > 2, control_stats

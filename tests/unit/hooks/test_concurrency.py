@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from loopback import SlowServer, serving
 
 from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook, CeligoHook
 
@@ -19,62 +18,10 @@ CALLS = 50
 DELAY = 0.05
 
 
-class SlowServer(ThreadingHTTPServer):
-    """Answers every GET after ``DELAY`` seconds and records the peak number of requests in flight."""
-
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _SlowHandler)
-        self.lock = threading.Lock()
-        self.in_flight = 0
-        self.peak = 0
-        self.served = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-    def reset(self) -> None:
-        with self.lock:
-            self.in_flight = self.peak = self.served = 0
-
-
-class _SlowHandler(BaseHTTPRequestHandler):
-    server: SlowServer
-
-    def do_GET(self) -> None:
-        server = self.server
-        with server.lock:
-            server.in_flight += 1
-            server.peak = max(server.peak, server.in_flight)
-        time.sleep(DELAY)
-        with server.lock:  # leave the count before answering, so the client cannot start its next call first
-            server.in_flight -= 1
-            server.served += 1
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[SlowServer]:
-    server = SlowServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(SlowServer(DELAY, body=b'{"ok": true}')) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

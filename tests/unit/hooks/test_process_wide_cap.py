@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from loopback import SlowServer, serving
 
 from airflow_provider_celigo.connection import pool_name_for, settings_from_connection
 from airflow_provider_celigo.exceptions import CeligoConfigError
@@ -24,55 +23,10 @@ DELAY = 0.05
 THREADS, LOOPS, CALLS_EACH = 4, 2, 6
 
 
-class CountingServer(ThreadingHTTPServer):
-    """Answers every GET after ``DELAY`` seconds; ``peak`` is the most requests it ever had in flight."""
-
-    daemon_threads = True
-    request_queue_size = 64
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.lock = threading.Lock()
-        self.in_flight = self.peak = self.served = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: CountingServer
-
-    def do_GET(self) -> None:
-        with self.server.lock:
-            self.server.in_flight += 1
-            self.server.peak = max(self.server.peak, self.server.in_flight)
-        time.sleep(DELAY)
-        with self.server.lock:
-            self.server.in_flight -= 1
-            self.server.served += 1
-        body = b"{}"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def server() -> Iterator[CountingServer]:
-    server = CountingServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def server() -> Iterator[SlowServer]:
+    with serving(SlowServer(DELAY)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def hammer(conn_ids: list[str]) -> None:
@@ -115,14 +69,14 @@ def hammer(conn_ids: list[str]) -> None:
     assert not errors, errors
 
 
-def test_threads_and_event_loops_together_never_exceed_the_level(celigo_conn: Define, server: CountingServer) -> None:
+def test_threads_and_event_loops_together_never_exceed_the_level(celigo_conn: Define, server: SlowServer) -> None:
     conn_id = celigo_conn("process_cap2", base_url=server.base_url, concurrency_level=2, max_retries=0)
     hammer([conn_id])
     assert server.served == (THREADS + LOOPS) * CALLS_EACH
     assert server.peak == 2
 
 
-def test_the_measurement_sees_more_at_a_higher_level(celigo_conn: Define, server: CountingServer) -> None:
+def test_the_measurement_sees_more_at_a_higher_level(celigo_conn: Define, server: SlowServer) -> None:
     """Control: the same load at level 6 reaches more than 2 in flight, so the peak of 2 is the limiter's doing."""
     conn_id = celigo_conn("process_cap6", base_url=server.base_url, concurrency_level=6, max_retries=0)
     hammer([conn_id])
@@ -130,7 +84,7 @@ def test_the_measurement_sees_more_at_a_higher_level(celigo_conn: Define, server
 
 
 def test_a_borrower_naming_its_lender_in_another_case_shares_its_cap_and_pool(
-    celigo_conn: Define, server: CountingServer
+    celigo_conn: Define, server: SlowServer
 ) -> None:
     lender = celigo_conn("case_lender", base_url=server.base_url, concurrency_level=2, max_retries=0)
     borrower = celigo_conn(
