@@ -567,7 +567,8 @@ class CeligoAsyncHook(_CeligoHookBase):
                         lender = None  # settings_from_connection explains that the lender does not exist
 
                 def lookup(conn_id: str) -> Any:
-                    if lender is None or conn_id != lender.conn_id:
+                    # The id as the borrower spells it; a case-insensitive DB collation may answer another case.
+                    if lender is None or conn_id not in (lender_id, lender.conn_id):
                         raise KeyError(conn_id)
                     return lender
 
