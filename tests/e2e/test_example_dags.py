@@ -127,7 +127,10 @@ def test_fan_out(celigo_home: AirflowHome, emulator: EmulatorServer) -> None:
     mapped = {index: result.state("run_flow", index) for index in range(len(segments))}
     assert set(mapped.values()) == {"success"}, result.describe()
     assert emulator.admin.runs() == dict.fromkeys(segments, 1)
-    assert result.xcom("total_records") == sum(30 + 10 * n for n in range(6))
+    flow_jobs = [job for job in emulator.admin.jobs() if job.get("type") == "flow" and job["_flowId"] in segments]
+    moved = sum(job["numSuccess"] for job in flow_jobs)
+    assert result.xcom("total_records") == moved
+    assert moved == 2 * sum(30 + 10 * n for n in range(6))  # each flow job counts its export and its import
     assert_no_token(celigo_home, emulator)
 
 
