@@ -343,6 +343,17 @@ class AsyncFlowJobCalls(Protocol):
     async def list_jobs(self, **filters: Any) -> list[Job]: ...
 
 
+def _first_read(doc: Any) -> Job:
+    """Return the document read for a run's first job; raises InvalidJobDocument unless it is a job document
+    with an id and a known status."""
+    job_status(doc)
+    if not isinstance(doc.get("_id"), str) or not doc["_id"]:
+        from airflow_provider_celigo.exceptions import InvalidJobDocument
+
+        raise InvalidJobDocument(f"job document has no '_id': {sorted(doc)[:12]}")
+    return dict(doc)
+
+
 def _listing_filters(run: FlowRun) -> dict[str, Any]:
     since = run.listing_since()
     filters: dict[str, Any] = {"_flowId": run.flow_id, "type": "flow"}
@@ -366,7 +377,7 @@ class RunReader:
         """Read the run's jobs once (the first job alone until it is known); return the run."""
         run = self.run
         if run.single or run.first is None:
-            run.learn([self.hook.get_job(run.first_job_id)])
+            run.learn([_first_read(self.hook.get_job(run.first_job_id))])
         if not run.single:
             run.learn(self.hook.find_flow_jobs(run.flow_id, created_after=run.listing_since()))
         return run
@@ -410,7 +421,7 @@ class AsyncRunReader:
         """Read the run's jobs once (the first job alone until it is known); return the run."""
         run = self.run
         if run.single or run.first is None:
-            run.learn([await self.hook.get_job(run.first_job_id)])
+            run.learn([_first_read(await self.hook.get_job(run.first_job_id))])
         if not run.single:
             run.learn(await (self.listing() if self.listing else self.hook.list_jobs(**_listing_filters(run))))
         return run

@@ -85,7 +85,11 @@ WRITE_RULES = (
 SEGMENTS = sorted(DEMO_IDS[key] for key in DEMO_IDS if key.startswith("flow_segment_"))
 # The flows each example runs whose ids are known in advance (the others are cloned or created by the DAG).
 RUN_FLOWS: dict[str, list[str]] = {
-    "example_celigo_run_flows": [DEMO_IDS["flow_orders"], DEMO_IDS["flow_customers"]],
+    "example_celigo_run_flows": [
+        DEMO_IDS["flow_orders"],
+        DEMO_IDS["flow_customers"],
+        DEMO_IDS["flow_storefront_orders"],
+    ],
     "example_celigo_deferrable_and_sensor": [DEMO_IDS["flow_orders"], DEMO_IDS["flow_inventory"]],
     "example_celigo_deploy_integration": [],
     "example_celigo_resources_as_code": [],
@@ -299,7 +303,9 @@ def failure_expectation(outcome: Outcome) -> Expected:
 
 
 EXPECTATIONS: dict[str, Expectation] = {
-    "example_celigo_run_flows": all_success({DEMO_IDS["flow_orders"]: 1, DEMO_IDS["flow_customers"]: 1}),
+    "example_celigo_run_flows": all_success(
+        {DEMO_IDS["flow_orders"]: 1, DEMO_IDS["flow_customers"]: 1, DEMO_IDS["flow_storefront_orders"]: 1}
+    ),
     "example_celigo_deferrable_and_sensor": all_success({DEMO_IDS["flow_inventory"]: 1, DEMO_IDS["flow_orders"]: 1}),
     "example_celigo_deploy_integration": deploy_expectation,
     "example_celigo_resources_as_code": resources_expectation,
