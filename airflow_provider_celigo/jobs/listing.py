@@ -15,8 +15,8 @@ The listing starts with its first watcher and stops (closing its hook) when the 
 runs every ``min(poll_interval)`` of its watchers; a watcher that joins waits for the next round (the
 first round waits ``GATHER_SECONDS`` for watchers started together). Calls go through the async hook, so
 the connection's limiter caps them and its retry policy absorbs transient errors; a listing that still
-fails is handed to the watchers of its batch as the exception. This module does not change ``poller``:
-it shares its hook protocol and limits.
+fails is handed to the watchers of its batch as the exception. It shares ``poller``'s per-loop registry
+(``PerLoop``), hook protocol and limits.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
-import weakref
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -40,7 +38,7 @@ from airflow_provider_celigo.jobs.poller import (
     MAX_PAGES,
     HookFactory,
     JobReader,
-    _default_factory,
+    PerLoop,
 )
 from airflow_provider_celigo.jobs.status import iso_millis, parse_time
 
@@ -162,7 +160,7 @@ class FlowListing:
                     interval = min((watch.poll_interval for watch in self._watches), default=0.0)
         finally:
             self._task = None
-            _forget(loop, self)
+            _listings.forget(loop, self.conn_id, self)
             hook, self._hook = self._hook, None
             if hook is not None:
                 try:
@@ -218,26 +216,12 @@ class FlowListing:
 
 # -- one listing per (event loop, connection) ------------------------------------------------------------
 
-_lock = threading.Lock()
-_listings: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, FlowListing]] = weakref.WeakKeyDictionary()
-
-
-def _forget(loop: asyncio.AbstractEventLoop, listing: FlowListing) -> None:
-    with _lock:
-        per_loop = _listings.get(loop)
-        if per_loop is not None and per_loop.get(listing.conn_id) is listing:
-            del per_loop[listing.conn_id]
+_listings: PerLoop[FlowListing] = PerLoop(FlowListing)
 
 
 def listing_for(conn_id: str = DEFAULT_CONN_ID, hook_factory: HookFactory | None = None) -> FlowListing:
     """Return the running event loop's flow listing for ``conn_id``, creating it if needed."""
-    loop = asyncio.get_running_loop()
-    with _lock:
-        per_loop = _listings.setdefault(loop, {})
-        listing = per_loop.get(conn_id)
-        if listing is None:
-            listing = per_loop[conn_id] = FlowListing(conn_id, hook_factory or _default_factory(conn_id))
-        return listing
+    return _listings.get(conn_id, hook_factory)
 
 
 def watch_flow(

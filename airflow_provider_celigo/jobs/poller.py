@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
 from airflow_provider_celigo.jobs.status import TERMINAL_STATUSES, iso_millis, normal_status, parse_time
@@ -57,6 +57,7 @@ class JobReader(Protocol):
 
 
 HookFactory = Callable[[], JobReader]
+Shared = TypeVar("Shared")
 
 
 def _has_ended(doc: Job) -> bool:
@@ -277,7 +278,7 @@ class JobPoller:
                 read.cancel()
             if self._reads:
                 await asyncio.gather(*self._reads, return_exceptions=True)
-            _forget(loop, self)
+            _pollers.forget(loop, self.conn_id, self)
             hook, self._hook = self._hook, None
             if hook is not None:
                 try:
@@ -389,9 +390,6 @@ class JobPoller:
 
 # -- one poller per (event loop, connection) -----------------------------------------------------------------
 
-_lock = threading.Lock()
-_pollers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, JobPoller]] = weakref.WeakKeyDictionary()
-
 
 def _default_factory(conn_id: str) -> HookFactory:
     def make() -> JobReader:
@@ -402,22 +400,44 @@ def _default_factory(conn_id: str) -> HookFactory:
     return make
 
 
-def _forget(loop: asyncio.AbstractEventLoop, poller: JobPoller) -> None:
-    with _lock:
-        per_loop = _pollers.get(loop)
-        if per_loop is not None and per_loop.get(poller.conn_id) is poller:
-            del per_loop[poller.conn_id]
+class PerLoop(Generic[Shared]):
+    """One shared object per (running event loop, connection id), made on first use, forgotten when it stops.
+
+    Holds the job pollers here and the flow listings of ``jobs/listing.py``; thread-safe, and a loop that is
+    garbage-collected takes its objects with it.
+    """
+
+    def __init__(self, make: Callable[[str, HookFactory], Shared]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Shared]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, conn_id: str, hook_factory: HookFactory | None = None) -> Shared:
+        """Return the running loop's object for ``conn_id``, making it (with ``hook_factory``) if needed."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            per_loop = self._by_loop.setdefault(loop, {})
+            shared = per_loop.get(conn_id)
+            if shared is None:
+                shared = per_loop[conn_id] = self._make(conn_id, hook_factory or _default_factory(conn_id))
+            return shared
+
+    def forget(self, loop: asyncio.AbstractEventLoop, conn_id: str, shared: Shared) -> None:
+        """Drop ``shared`` (when it is still the one held for ``conn_id`` on ``loop``)."""
+        with self._lock:
+            per_loop = self._by_loop.get(loop)
+            if per_loop is not None and per_loop.get(conn_id) is shared:
+                del per_loop[conn_id]
+
+
+_pollers: PerLoop[JobPoller] = PerLoop(JobPoller)
 
 
 def poller_for(conn_id: str = DEFAULT_CONN_ID, hook_factory: HookFactory | None = None) -> JobPoller:
     """Return the running event loop's poller for ``conn_id``, creating it (with ``hook_factory``) if needed."""
-    loop = asyncio.get_running_loop()
-    with _lock:
-        per_loop = _pollers.setdefault(loop, {})
-        poller = per_loop.get(conn_id)
-        if poller is None:
-            poller = per_loop[conn_id] = JobPoller(conn_id, hook_factory or _default_factory(conn_id))
-        return poller
+    return _pollers.get(conn_id, hook_factory)
 
 
 def watch_job(
