@@ -83,26 +83,18 @@ class PageTrail:
         self._check_path(key, status)
         earlier = self._pages.get(key)
         if earlier is not None:
-            raise CeligoApiError(
-                status=status,
-                method=self.method,
-                path=self.path,
-                code="paging_cycle",
-                message=(
-                    f"page {self.pages} of the listing points back to page {earlier} ({self.describe(cursor)}); "
-                    "stopped instead of reading the same pages forever"
-                ),
+            raise self._refusal(
+                status,
+                "paging_cycle",
+                f"page {self.pages} of the listing points back to page {earlier} ({self.describe(cursor)}); "
+                "stopped instead of reading the same pages forever",
             )
         if self.pages >= self.max_pages:
-            raise CeligoApiError(
-                status=status,
-                method=self.method,
-                path=self.path,
-                code="paging_limit",
-                message=(
-                    f"stopped after {self.max_pages} pages: the server keeps pointing at another page "
-                    f"({self.describe(cursor)}); the provider reads at most {self.max_pages} pages of one listing"
-                ),
+            raise self._refusal(
+                status,
+                "paging_limit",
+                f"stopped after {self.max_pages} pages: the server keeps pointing at another page "
+                f"({self.describe(cursor)}); the provider reads at most {self.max_pages} pages of one listing",
             )
         self._pages[key] = self.pages + 1
 
@@ -117,13 +109,13 @@ class PageTrail:
             return
         if path != self._first_path or any(segment in (".", "..") for segment in segments):
             shown = path if len(path) <= 200 else path[:200] + "..."
-            raise CeligoApiError(
-                status=status,
-                method=self.method,
-                path=self.path,
-                code="paging_off_path",
-                message=(
-                    f"the next page points at {shown!r}, not at this listing's path {self._first_path!r}; "
-                    "refused to follow it, since the API token would be sent to another resource"
-                ),
+            raise self._refusal(
+                status,
+                "paging_off_path",
+                f"the next page points at {shown!r}, not at this listing's path {self._first_path!r}; "
+                "refused to follow it, since the API token would be sent to another resource",
             )
+
+    def _refusal(self, status: int, code: str, message: str) -> CeligoApiError:
+        """Return the error that stops this listing (``code`` names why)."""
+        return CeligoApiError(status=status, method=self.method, path=self.path, code=code, message=message)
