@@ -116,6 +116,25 @@ def test_seeded_faults_are_deterministic(api: Api, admin: EmulatorAdmin) -> None
     assert {200, 500, 503} <= set(first)
 
 
+def test_a_route_rule_never_shifts_the_draws_of_the_others(api: Api, admin: EmulatorAdmin) -> None:
+    """Each rule draws from its own seeded generator: the n-th read gets the same fault however many calls of
+    another rule came between (what makes the reliability figures the same run to run)."""
+    route = {"method": "GET", "prefix": "/v1/flows", "share_503": 0.5}
+
+    def reads(interleaved: int) -> list[int]:
+        admin.set_faults({"seed": 11, "share_500": 0.4, "routes": [route]})
+        statuses = []
+        for _ in range(25):
+            statuses.append(api.get("/tokenInfo").status_code)
+            for _ in range(interleaved):
+                api.get("/flows")
+        return statuses
+
+    alone, interleaved = reads(0), reads(2)
+    assert alone == interleaved
+    assert {200, 500} <= set(alone)
+
+
 def test_latency_counts_as_in_flight(server: EmulatorServer, api: Api, admin: EmulatorAdmin) -> None:
     admin.set_faults({"latency": 0.3})
     admin.reset_stats()

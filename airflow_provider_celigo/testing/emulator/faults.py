@@ -3,7 +3,7 @@
 Plan format (every key optional; ``{}`` clears the plan)::
 
     {
-      "seed": 42,                       # seed of the random generator (deterministic runs)
+      "seed": 42,                       # seed of the rules' random generators (deterministic runs)
       "share_500": 0.1,                 # share of requests answered 500
       "share_503": 0.05,                # share answered 503
       "share_drop": 0.02,               # share whose connection is closed without a response
@@ -29,7 +29,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 SHARE_KEYS = ("share_500", "share_503", "share_drop", "storm_share", "share_500_after", "share_drop_after")
@@ -62,6 +62,9 @@ class FaultRule:
     method: str | None = None
     path: re.Pattern[str] | None = None
     prefix: str | None = None
+    #: This rule's own generator: the n-th request a rule covers gets the same draw however the calls of other
+    #: rules interleave with it (set by FaultInjector.set_plan from the plan's seed and the rule's position).
+    random: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
     def covers(self, method: str, path: str) -> bool:
         """Return True when this route rule applies to the request."""
@@ -161,7 +164,8 @@ class FaultInjector:
         self.seed = seed
         self.glob = glob
         self.routes = routes
-        self.random = random.Random(seed)
+        for position, rule in enumerate([glob, *routes]):
+            rule.random = random.Random(None if seed is None else f"{seed}:{position}")
 
     def plan(self) -> dict[str, Any]:
         """Return the current plan in its JSON form."""
@@ -198,7 +202,7 @@ class FaultInjector:
     def _draw(self, rule: FaultRule) -> str | None:
         if not any(getattr(rule, key) for key in SHARE_KEYS):
             return None
-        roll = self.random.random()
+        roll = rule.random.random()
         for kind, share in (
             ("drop", rule.share_drop),
             ("error_500", rule.share_500),
