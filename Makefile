@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The Airflow the tests and the demo run on (the package accepts 3.2 and later); override: make test AIRFLOW_VERSION=3.2.2
+# The Airflow the tests and the demo run on (the package accepts 3.0 and later); override: make test AIRFLOW_VERSION=3.2.2
 AIRFLOW_VERSION ?= 3.3.2
 
 # The older supported Airflow line CI checks besides the newest (its latest patch), in its own venv:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from airflow import __version__ as _airflow_version
+
 if TYPE_CHECKING:
     from airflow.sdk import BaseHook, conf
     from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
@@ -37,6 +39,14 @@ else:
 
 T = TypeVar("T")
 
+#: The running Airflow's (major, minor), e.g. (3, 0).
+AIRFLOW_VERSION: tuple[int, int] = tuple(int(part) for part in _airflow_version.split(".")[:2])  # type: ignore[assignment]
+
+#: Whether run operators declare their flow's asset unless told otherwise. Not on Airflow 3.0, which fails a
+#: task whose outlet its DAG processor did not register: every outlet under ``airflow dags test``
+#: (apache/airflow#51644), and a mapped task's, whose flow id is known only at run time.
+ASSET_OUTLETS_BY_DEFAULT = AIRFLOW_VERSION >= (3, 1)
+
 
 async def call_sync(function: Callable[..., T], *args: Any) -> T:
     """Return ``function(*args)``, run off the event loop, for sync calls that may talk to Airflow's supervisor
@@ -52,4 +62,12 @@ async def call_sync(function: Callable[..., T], *args: Any) -> T:
     return await sync_to_async(function)(*args)
 
 
-__all__ = ["AirflowException", "AirflowSensorTimeout", "BaseHook", "call_sync", "conf"]
+__all__ = [
+    "AIRFLOW_VERSION",
+    "ASSET_OUTLETS_BY_DEFAULT",
+    "AirflowException",
+    "AirflowSensorTimeout",
+    "BaseHook",
+    "call_sync",
+    "conf",
+]

@@ -86,22 +86,28 @@ def legacy_field_behaviour() -> dict[str, Any]:
 
 
 def legacy_form_widgets() -> dict[str, Any]:
-    """The ``get_connection_form_widgets`` form of CONN_FIELDS; empty when WTForms is not installed."""
+    """The ``get_connection_form_widgets`` form of CONN_FIELDS (Airflow 3.0/3.1); empty without WTForms.
+
+    Those Airflow lines build the form by calling this with WTForms' ``StringField``, ``IntegerField`` and
+    ``BooleanField`` swapped for their own stand-ins, which take only ``label``, ``validators``, ``description``
+    and ``default`` and turn ``any_of`` into a dropdown. So only those three fields and those arguments are used
+    here (no FAB widget, no ``lazy_gettext``, no ``SelectField``: the stand-ins reject or drop them).
+    """
     try:
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import BooleanField, IntegerField, SelectField, StringField
+        from wtforms import BooleanField, IntegerField, StringField
+        from wtforms.validators import any_of
     except ImportError:
         return {}
     widgets: dict[str, Any] = {}
     for name, spec in CONN_FIELDS.items():
-        label, schema = lazy_gettext(spec["label"]), spec["schema"]
+        schema = spec["schema"]
+        common = {"label": spec["label"], "description": spec["description"], "default": schema.get("default")}
         if "enum" in schema:
-            widgets[name] = SelectField(label, choices=[(v, v) for v in schema["enum"]], default=schema["default"])
+            widgets[name] = StringField(validators=[any_of(list(schema["enum"]))], **common)
         elif "boolean" in schema["type"]:
-            widgets[name] = BooleanField(label, default=schema.get("default"))
+            widgets[name] = BooleanField(**common)
         elif "integer" in schema["type"]:
-            widgets[name] = IntegerField(label, widget=BS3TextFieldWidget(), default=schema.get("default"))
-        else:
-            widgets[name] = StringField(label, widget=BS3TextFieldWidget())
+            widgets[name] = IntegerField(**common)
+        else:  # strings and numbers: a text box (connection.py reads "30" as 30.0)
+            widgets[name] = StringField(**common)
     return widgets

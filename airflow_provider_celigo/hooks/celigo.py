@@ -105,16 +105,6 @@ class _CeligoHookBase(BaseHook):
         super().__init__(**kwargs)
         self.celigo_conn_id = celigo_conn_id
 
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Form widgets for Airflow < 3.2; 3.2+ reads ``conn-fields`` from the provider metadata."""
-        return legacy_form_widgets()
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Field behaviour for Airflow < 3.2; 3.2+ reads ``ui-field-behaviour`` from the provider metadata."""
-        return legacy_field_behaviour()
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}(celigo_conn_id={self.celigo_conn_id!r})"
 
@@ -129,6 +119,17 @@ class CeligoHook(DashboardMethods, ResourceMethods, AccountMethods, _CeligoHookB
 
     :param celigo_conn_id: the Celigo connection id (default ``celigo_default``).
     """
+
+    # Here, not on the base: Airflow 3.0/3.1 call them only when the registered hook class defines them itself.
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Form fields for Airflow < 3.2; 3.2+ reads ``conn-fields`` from the provider metadata."""
+        return legacy_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Field behaviour for Airflow < 3.2; 3.2+ reads ``ui-field-behaviour`` from the provider metadata."""
+        return legacy_field_behaviour()
 
     @cached_property
     def settings(self) -> CeligoSettings:

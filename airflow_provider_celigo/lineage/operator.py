@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_celigo._compat import ASSET_OUTLETS_BY_DEFAULT
 from airflow_provider_celigo._documents import flow_steps
 from airflow_provider_celigo.lineage.naming import DatasetName, dataset_name
 from airflow_provider_celigo.resource_types import ResourceType
@@ -55,8 +56,10 @@ class CeligoLineageMixin:
     #: The flow asset this task declares as an outlet (None when it declares none).
     _celigo_asset: Any = None
 
-    def _declare_celigo_flow_asset(self, emit_asset: bool) -> None:
+    def _declare_celigo_flow_asset(self, emit_asset: bool | None) -> None:
         """Add the flow's asset (``assets.celigo_flow_asset``) to the task's outlets, unless opted out.
+
+        ``emit_asset=None`` means yes from Airflow 3.1 on, no on 3.0 (``_compat.ASSET_OUTLETS_BY_DEFAULT``).
 
         Only for a task that waits for the run (a fire-and-forget run has delivered nothing when the task
         succeeds) and whose flow id and connection id are literal (a templated id is known only at run
@@ -64,6 +67,8 @@ class CeligoLineageMixin:
         the outlet out, with a warning naming the fix.
         """
         flow_id, conn_id = getattr(self, "flow_id", None), getattr(self, "celigo_conn_id", None)
+        if emit_asset is None:
+            emit_asset = ASSET_OUTLETS_BY_DEFAULT
         if not emit_asset or not getattr(self, "wait_for_completion", True):
             return
         if not isinstance(flow_id, str) or not isinstance(conn_id, str) or "{" in flow_id + conn_id:

@@ -121,7 +121,9 @@ class CeligoRunFlowOperator(CeligoLineageMixin, _CeligoOperator):
         this task's run request could be its run: ``"fail"`` (default; the error names them) or
         ``"adopt_earliest"``. A second run is never started silently.
     :param emit_asset: declare the flow's asset (``assets.celigo_flow_asset``) as an outlet, so that DAGs
-        scheduled on it run after each successful run (default True; only when waiting for the run).
+        scheduled on it run after each successful run (only when waiting for the run). Default: yes from
+        Airflow 3.1; no on 3.0, which fails a task whose outlet its DAG processor did not register (every
+        outlet under ``airflow dags test``, apache/airflow#51644, and a mapped task's).
     :param celigo_conn_id: the Celigo connection (default ``celigo_default``).
 
     A run of a flow with several sources is one flow job per source (``jobs.runs``): the operator waits for
@@ -159,7 +161,7 @@ class CeligoRunFlowOperator(CeligoLineageMixin, _CeligoOperator):
         on_errors: str = "fail",
         max_errors: int | None = None,
         on_unclear_run: str = "fail",
-        emit_asset: bool = True,
+        emit_asset: bool | None = None,
         celigo_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from airflow.sdk import Asset
+from airflow_compat import AIRFLOW_VERSION
 
 from airflow_provider_celigo.assets import (
     api_host,
@@ -73,23 +74,31 @@ def test_openlineage_dataset_of_a_flow_asset() -> None:
     assert (dataset.namespace, dataset.name) == ("celigo://api.integrator.io", f"flows/{FLOW}")
 
 
-def test_run_operator_declares_its_flow_asset_by_default(celigo_conn: Callable[..., str]) -> None:
+def test_run_operator_declares_its_flow_asset(celigo_conn: Callable[..., str]) -> None:
     celigo_conn("celigo_default")
-    operator = CeligoRunFlowOperator(task_id="run", flow_id=FLOW)
+    operator = CeligoRunFlowOperator(task_id="run", flow_id=FLOW, emit_asset=True)
     assert [outlet.uri for outlet in operator.outlets] == [f"celigo://api.integrator.io/flows/{FLOW}"]
     assert CeligoRunFlowOperator(task_id="quiet", flow_id=FLOW, emit_asset=False).outlets == []
-    assert CeligoRunFlowOperator(task_id="fire", flow_id=FLOW, wait_for_completion=False).outlets == []
-    assert CeligoRunFlowOperator(task_id="templated", flow_id="{{ params.flow }}").outlets == []
+    assert CeligoRunFlowOperator(task_id="fire", flow_id=FLOW, wait_for_completion=False, emit_asset=True).outlets == []
+    templated = CeligoRunFlowOperator(task_id="templated", flow_id="{{ params.flow }}", emit_asset=True)
+    assert templated.outlets == []
+
+
+def test_the_default_declares_the_asset_from_airflow_3_1(celigo_conn: Callable[..., str]) -> None:
+    # Airflow 3.0 fails a task whose outlet its DAG processor did not register (apache/airflow#51644).
+    celigo_conn("celigo_default")
+    declared = bool(CeligoRunFlowOperator(task_id="run", flow_id=FLOW).outlets)
+    assert declared is (AIRFLOW_VERSION >= (3, 1))
 
 
 def test_run_operator_without_a_readable_connection_declares_no_asset() -> None:
-    operator = CeligoRunFlowOperator(task_id="run", flow_id=FLOW, celigo_conn_id="celigo_missing_here")
+    operator = CeligoRunFlowOperator(task_id="run", flow_id=FLOW, celigo_conn_id="celigo_missing_here", emit_asset=True)
     assert operator.outlets == []
 
 
 def test_asset_event_extra_carries_job_ids_and_counts(celigo_conn: Callable[..., str]) -> None:
     celigo_conn("celigo_default")
-    operator = CeligoRunFlowOperator(task_id="run", flow_id=FLOW)
+    operator = CeligoRunFlowOperator(task_id="run", flow_id=FLOW, emit_asset=True)
     summary = {
         "flow_id": FLOW,
         "job_id": "a" * 24,
@@ -102,12 +111,9 @@ def test_asset_event_extra_carries_job_ids_and_counts(celigo_conn: Callable[...,
     }
     operator._keep_celigo_result(summary)
 
-    class Events(dict):
-        def __missing__(self, key: object) -> object:
-            self[key] = type("Event", (), {"extra": {}})()
-            return self[key]
+    from airflow.sdk.execution_time.context import OutletEventAccessors
 
-    events = Events()
+    events = OutletEventAccessors()  # what a task's context holds (keyed by the asset's name and URI)
     operator.post_execute({"outlet_events": events})
     extra = events[operator.outlets[0]].extra
     assert extra["job_ids"] == ["a" * 24, "b" * 24]
