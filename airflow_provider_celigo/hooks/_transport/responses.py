@@ -21,6 +21,7 @@ from airflow_provider_celigo.hooks._transport.retry import (
     RETRYABLE_STATUSES,
     RetryableResponse,
     TransportError,
+    error_chain,
     parse_retry_after,
 )
 
@@ -76,13 +77,7 @@ def certificate_error(error: BaseException, *, method: str, path: str, base_url:
     A certificate the client does not trust fails the same way on every attempt, so it is not retried; other
     TLS errors (a handshake cut short) stay transport errors, which are retried.
     """
-    seen: set[int] = set()
-    pending: list[Any] = [error]
-    while pending:
-        item = pending.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
+    for item in error_chain(error):
         if isinstance(item, ssl.SSLCertVerificationError):
             host = urlsplit(base_url).netloc
             return CeligoApiError(
@@ -96,7 +91,6 @@ def certificate_error(error: BaseException, *, method: str, path: str, base_url:
                     "SSL_CERT_FILE), or set the connection extra verify_ssl to false for a host you trust"
                 ),
             )
-        pending.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
     return None
 
 
@@ -160,21 +154,6 @@ def request_target(error: BaseException, base_url: str) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _chain(error: BaseException) -> list[BaseException]:
-    """Return ``error`` and every error behind it (causes, contexts, urllib3 reasons, wrapped args), once each."""
-    found: list[BaseException] = []
-    seen: set[int] = set()
-    pending: list[Any] = [error]
-    while pending:
-        item = pending.pop(0)
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        found.append(item)
-        pending.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
-    return found
-
-
 def _connect_timed_out(chain: list[BaseException]) -> bool:
     names = {"ConnectTimeout", "ConnectTimeoutError"}  # requests/httpx, urllib3 (NewConnectionError is one too)
     return any(type(item).__name__ in names for item in chain) and not any(
@@ -189,7 +168,7 @@ def unreachable_cause(error: BaseException, *, timed_out: bool, timeout: float) 
     "TLS handshake failed: ...", "timed out ..."), ``reached`` whether a connection was made at all, and
     ``advice`` what to check. Never raises.
     """
-    chain = _chain(error)
+    chain = error_chain(error)
     if timed_out:
         if _connect_timed_out(chain):
             return (

@@ -84,23 +84,29 @@ def _connect_failures() -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
+def error_chain(error: BaseException) -> list[BaseException]:
+    """Return ``error`` and every error behind it (causes, contexts, urllib3 reasons, wrapped args), once each,
+    nearest first."""
+    found: list[BaseException] = []
+    seen: set[int] = set()
+    pending: list[Any] = [error]
+    while pending:
+        item = pending.pop(0)
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        found.append(item)
+        pending.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
+    return found
+
+
 def never_connected(error: BaseException) -> bool:
     """True when the errors behind ``error`` (causes, contexts, reasons) show no connection was ever made.
 
     Such a request was not sent, so it cannot have been carried out. Never raises.
     """
     failures = _connect_failures()
-    seen: set[int] = set()
-    pending: list[Any] = [error]
-    while pending:
-        item = pending.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, failures):
-            return True
-        pending.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
-    return False
+    return any(isinstance(item, failures) for item in error_chain(error))
 
 
 def is_retryable(error: BaseException) -> bool:
