@@ -24,7 +24,7 @@ from airflow_provider_celigo._documents import as_json_object, deep_merge
 from airflow_provider_celigo._validation import check_id
 from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoNotFoundError
 from airflow_provider_celigo.hooks._transport.clients import mask_token
-from airflow_provider_celigo.hooks._transport.responses import explain_not_found
+from airflow_provider_celigo.hooks._transport.responses import not_found_means
 from airflow_provider_celigo.hooks._transport.retry import Found
 from airflow_provider_celigo.jobs.status import iso_millis, parse_time
 from airflow_provider_celigo.resource_types import ResourceType, as_resource_type
@@ -188,10 +188,8 @@ class AccountMethods:
         rid = check_id(resource_id, f"{kind.singular} id")
         params = self._audit_params(since, until, None, None, user_id, source, action)
         path = f"{kind.path}/{rid}/audit"
-        try:
+        with not_found_means(f"{kind.singular} {rid} does not exist"):
             yield from self.paginate(path, params)
-        except CeligoNotFoundError as error:
-            raise explain_not_found(error, f"{kind.singular} {rid} does not exist") from None
 
     def _audit_params(
         self,

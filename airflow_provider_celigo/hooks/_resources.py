@@ -44,7 +44,7 @@ from airflow_provider_celigo.exceptions import (
     CeligoWriteUnclearError,
 )
 from airflow_provider_celigo.hooks._transport.clients import redact
-from airflow_provider_celigo.hooks._transport.responses import decode_body, explain_not_found
+from airflow_provider_celigo.hooks._transport.responses import decode_response, not_found_means
 from airflow_provider_celigo.hooks._transport.retry import Found, retrying, send_or_look
 from airflow_provider_celigo.hooks._transport.urls import build_url, display_path
 from airflow_provider_celigo.jobs.status import iso_millis
@@ -126,22 +126,13 @@ class ResourceMethods:
 
         def send() -> Any:
             response = self._send(method, url, None, json)
-            return decode_body(
-                status=response.status_code,
-                headers=response.headers,
-                body=response.content,
-                method=method,
-                path=display_path(settings, response.url or url),
-                secret=settings.token,
+            return decode_response(
+                response, method=method, path=display_path(settings, response.url or url), secret=settings.token
             )
 
         policy = retrying(settings, before_sleep=self._log_retry)
-        try:
+        with not_found_means(not_found):
             return send_or_look(policy, send, look, what=f"{method} {shown}", log=self.log)
-        except CeligoNotFoundError as error:
-            if not_found is None:
-                raise
-            raise explain_not_found(error, not_found) from None
 
     @staticmethod
     def _unclear(lost: BaseException, what: str, check: str) -> CeligoWriteUnclearError:

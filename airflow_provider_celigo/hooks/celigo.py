@@ -39,9 +39,9 @@ from airflow_provider_celigo.hooks._transport.limits import call_limiter
 from airflow_provider_celigo.hooks._transport.pacing import pacer_for, pacing_enabled
 from airflow_provider_celigo.hooks._transport.paging import PageTrail, next_link, page_key
 from airflow_provider_celigo.hooks._transport.responses import (
-    decode_body,
-    explain_not_found,
+    decode_response,
     no_response,
+    not_found_means,
     raise_for_status,
 )
 from airflow_provider_celigo.hooks._transport.retry import (
@@ -207,19 +207,10 @@ class CeligoHook(DashboardMethods, ResourceMethods, AccountMethods, _CeligoHookB
         :raises CeligoNotFoundError: for a 404 (a CeligoApiError with status 404).
         :raises CeligoApiError: for another error answer (after retries for 429, 5xx and network errors).
         """
-        try:
+        with not_found_means(not_found):
             response = self._request_response(method, path, params=params, json=json)
-        except CeligoNotFoundError as error:
-            if not_found is None:
-                raise
-            raise explain_not_found(error, not_found) from None
-        return decode_body(
-            status=response.status_code,
-            headers=response.headers,
-            body=response.content,
-            method=method,
-            path=display_path(self.settings, response.url or path),
-            secret=self.settings.token,
+        return decode_response(
+            response, method=method, path=display_path(self.settings, response.url or path), secret=self.settings.token
         )
 
     def paginate(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -238,14 +229,7 @@ class CeligoHook(DashboardMethods, ResourceMethods, AccountMethods, _CeligoHookB
             trail.enter(page_key(url, query), url, status=status)
             response = self._request_response("GET", url, params=query)
             shown = display_path(settings, response.url or url)
-            page = decode_body(
-                status=response.status_code,
-                headers=response.headers,
-                body=response.content,
-                method="GET",
-                path=shown,
-                secret=settings.token,
-            )
+            page = decode_response(response, method="GET", path=shown, secret=settings.token)
             if page is None:
                 return
             if not isinstance(page, list):
@@ -300,14 +284,7 @@ class CeligoHook(DashboardMethods, ResourceMethods, AccountMethods, _CeligoHookB
         """
         path = f"/flows/{check_id(flow_id, 'flow id')}"
         response = self._request_response("GET", path)
-        flow = decode_body(
-            status=response.status_code,
-            headers=response.headers,
-            body=response.content,
-            method="GET",
-            path=f"/v1{path}",
-            secret=self.settings.token,
-        )
+        flow = decode_response(response, method="GET", path=f"/v1{path}", secret=self.settings.token)
         if not isinstance(flow, dict):
             raise CeligoApiError(
                 status=response.status_code,
@@ -387,14 +364,7 @@ class CeligoHook(DashboardMethods, ResourceMethods, AccountMethods, _CeligoHookB
                 except CeligoApiError as error:
                     answer_lost = answer_lost or may_have_reached_the_handler(error)
                     raise
-        answer = decode_body(
-            status=response.status_code,
-            headers=response.headers,
-            body=response.content,
-            method="POST",
-            path=f"/v1{path}",
-            secret=self.settings.token,
-        )
+        answer = decode_response(response, method="POST", path=f"/v1{path}", secret=self.settings.token)
         job_id = answer.get("_jobId") if isinstance(answer, dict) else None
         if not isinstance(job_id, str) or not job_id:
             raise CeligoApiError(
@@ -660,20 +630,9 @@ class CeligoAsyncHook(_CeligoHookBase):
         settings = await self.get_settings()
         url = build_url(settings, path)
         policy = retrying(settings, before_sleep=self._log_retry, async_=True)
-        try:
+        with not_found_means(not_found):
             response: httpx.Response = await policy(self._send, method, url, params, json)
-        except CeligoNotFoundError as error:
-            if not_found is None:
-                raise
-            raise explain_not_found(error, not_found) from None
-        return decode_body(
-            status=response.status_code,
-            headers=response.headers,
-            body=response.content,
-            method=method,
-            path=display_path(settings, url),
-            secret=settings.token,
-        )
+        return decode_response(response, method=method, path=display_path(settings, url), secret=settings.token)
 
     async def get_job(self, job_id: str) -> dict[str, Any]:
         """Return the job document."""

@@ -3,8 +3,10 @@
 Each example gets its own emulator (demo seed, clock 20x, a fixed token) with a seeded fault plan of two parts:
 
 - **Reads and everything else** (``GET``, pings): a share of calls answered 500 or 503, dropped connections,
-  429s with ``Retry-After`` (a storm of three at the start and a share throughout), latency on every call.
-  How many of these fire depends on how often the tasks poll, so these counts vary from run to run.
+  429s with ``Retry-After`` (a storm of three at the start and a share throughout), latency on every call,
+  up to ``READ_FAULT_LIMIT`` faults per example. The rule draws from its own seeded generator, so the n-th
+  read gets the same fault whatever the timing; every example reads more than enough to reach the limit
+  (checked), so these counts are the same in every run, although which read gets a fault is not.
 - **Write calls**, one rule per write route the examples use, each with one kind of fault at a share of 1.0
   and a limit: the first calls of the route get exactly that fault. ``POST /flows/{id}/run`` of each known flow
   gets a fault of the kinds in ``RUN_FAULTS`` (the DAGs' flows take them in turn: dropped or answered 500
@@ -56,7 +58,11 @@ SEED = 7
 LATENCY = 0.02
 # 10 retries: at the read shares below, 11 failed attempts in a row happen about once in 2 million calls.
 CONNECTION_EXTRA = {"max_retries": 10, "max_retry_wait": 5, "concurrency_level": 5, "timeout": 30}
+# Faults on reads per example: the first READ_FAULT_LIMIT draws of the read rule that fault (the seeds below
+# reach it within 19 to 26 reads; every example makes more).
+READ_FAULT_LIMIT = 8
 READ_FAULTS = {
+    "limit": READ_FAULT_LIMIT,
     "share_500": 0.1,
     "share_503": 0.07,
     "share_drop": 0.06,
@@ -131,7 +137,8 @@ def fault_plan(index: int, dag_id: str) -> dict[str, Any]:
 
 FAULT_MIX = (
     "reads: 500 10%, 503 7%, dropped connection 6%, 429 4% of calls, plus a storm of three 429s (Retry-After 1 s) "
-    "at the start; 20 ms latency on every call; write calls: POST /flows/{id}/run of each known flow faulted once "
+    f"at the start, the first {READ_FAULT_LIMIT} faults per example; 20 ms latency on every call; "
+    "write calls: POST /flows/{id}/run of each known flow faulted once "
     "or twice (the flows take in turn: dropped after the handler, 500 after the handler, dropped twice, 500, 503), "
     "the first two runs of other flows dropped or answered 500 after the handler, and one fault on each of: "
     "connection create (dropped after), export create (500 after), import create (503), flow create (dropped), "
@@ -162,6 +169,7 @@ class Outcome:
     runs: dict[str, int] = field(default_factory=dict)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
+    read_faults_left: int | None = None  # what the read rule's limit had left at the end (0: all injected)
     requests: list[dict[str, Any]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     home: AirflowHome | None = None
@@ -215,6 +223,7 @@ def run_example(index: int, dag_id: str, root: Path, template_db: Path) -> Outco
             outcome.result = home.dags_test(dag_id, EXAMPLES / f"{dag_id}.py", timeout=DAG_TIMEOUT)
         except Exception as error:  # reported by the test of this example
             outcome.error = f"{type(error).__name__}: {error}"
+        outcome.read_faults_left = server.admin.faults()["plan"].get("limit")
         server.admin.set_faults({})
         outcome.runs = server.admin.runs()
         outcome.jobs = server.admin.jobs()
@@ -351,6 +360,11 @@ def judge(outcome: Outcome) -> Verdict:
     duplicates = sum(max(0, outcome.runs.get(flow, 0) - expected.runs.get(flow, 0)) for flow in flows)
     if outcome.runs != expected.runs:
         problems.append(f"flow runs {outcome.runs}, expected {expected.runs} ({duplicates} duplicate runs)")
+    if outcome.read_faults_left:
+        problems.append(
+            f"{outcome.read_faults_left} of the {READ_FAULT_LIMIT} read faults never fired (too few reads): the "
+            "figures would vary run to run; lower READ_FAULT_LIMIT"
+        )
     orphans = active_jobs(outcome.jobs)
     if orphans:
         problems.append(f"jobs left active: {[(job.get('_id'), job.get('status')) for job in orphans]}")
@@ -387,10 +401,10 @@ def outcomes(
         totals.update(outcome.counters)
     writes = sum((outcome.write_faults for outcome in done.values()), Counter())
     runs = sum((outcome.run_faults for outcome in done.values()), Counter())
-    calls = sum(len(outcome.requests) for outcome in done.values())
     family.add_note(f"fault mix: {FAULT_MIX}")
+    faults = {kind: count for kind, count in sorted(totals.items()) if kind != "latency"}
     family.add_note(
-        f"injected {dict(sorted(totals.items()))} into {calls} API calls; write calls faulted (fixed by the plan): "
+        f"injected {faults} (reads: {READ_FAULT_LIMIT} per example); write calls faulted (fixed by the plan): "
         f"{dict(sorted(writes.items()))}, of them on POST /flows/{{id}}/run: {dict(sorted(runs.items()))}"
     )
     yield judged

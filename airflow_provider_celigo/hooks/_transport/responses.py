@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,6 +59,18 @@ def raise_for_error_status(
     raise CeligoApiError(field=field, errors=errors, **details)
 
 
+@contextmanager
+def not_found_means(what: str | None) -> Iterator[None]:
+    """Within the block, re-raise a CeligoNotFoundError led by ``what`` (e.g. "flow X does not exist");
+    unchanged when ``what`` is None."""
+    try:
+        yield
+    except CeligoNotFoundError as error:
+        if what is None:
+            raise
+        raise explain_not_found(error, what) from None
+
+
 def explain_not_found(error: CeligoNotFoundError, what: str) -> CeligoNotFoundError:
     """Return a copy of a 404 error whose message starts with ``what`` (e.g. "flow X does not exist")."""
     return CeligoNotFoundError(
@@ -92,6 +105,18 @@ def certificate_error(error: BaseException, *, method: str, path: str, base_url:
                 ),
             )
     return None
+
+
+def decode_response(response: Any, *, method: str, path: str, secret: str) -> Any:
+    """Return the decoded body of a 2xx ``requests`` or ``httpx`` response; raises as ``decode_body``."""
+    return decode_body(
+        status=response.status_code,
+        headers=response.headers,
+        body=response.content,
+        method=method,
+        path=path,
+        secret=secret,
+    )
 
 
 def decode_body(
