@@ -181,14 +181,19 @@ def airflow_db_places(db_path: Path, prefix: str) -> list[Place]:
     return places
 
 
+TRIGGER_LOG = ".log.trigger."
+
+
 def log_file_places(files: Iterable[Path], prefix: str) -> list[Place]:
-    """Return each non-empty log file as one place (``log files``)."""
-    places = []
+    """Return each non-empty log as one place (``log files``): a daemon's log, or a task try's log together
+    with the logs of its triggers (``<try>.log.trigger.<triggerer job>.log``, one per triggerer that ran it, so
+    their number follows which triggerer picked the trigger up; the UI shows them as the try's one log)."""
+    texts: dict[str, list[str]] = {}
     for path in files:
         text = path.read_text(errors="replace") if path.is_file() else ""
         if text:
-            places.append(Place("log files", f"{prefix}:{path.name}:{path}", text))
-    return places
+            texts.setdefault(str(path).split(TRIGGER_LOG)[0], []).append(text)
+    return [Place("log files", f"{prefix}:{Path(key).name}:{key}", "\n".join(parts)) for key, parts in texts.items()]
 
 
 def table_rows(db_path: Path, table: str) -> int:
