@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow import __version__ as _airflow_version
-
-#: The running Airflow's (major, minor), e.g. (3, 0).
-AIRFLOW_VERSION: tuple[int, int] = tuple(int(part) for part in _airflow_version.split(".")[:2])  # type: ignore[assignment]
+from airflow_provider_celigo._compat import AIRFLOW_VERSION  # the running Airflow's (major, minor), e.g. (3, 0)
 
 if TYPE_CHECKING:
     from airflow.sdk.exceptions import (
