@@ -53,13 +53,8 @@ class CeligoApiError(CeligoError):
         errors: list[dict[str, Any]] | None = None,
         hint: str | None = None,
     ) -> None:
-        self.status = status
-        self.method = method
-        self.path = path
-        self.code = code
-        self.message = message
-        self.field = field
-        self.errors = errors or []
+        self.method, self.path, self.status = method, path, status  # the request, and what it got
+        self.code, self.message, self.field, self.errors = code, message, field, errors or []  # the error body
         self.hint = hint
         super().__init__(str(self))
 
@@ -74,19 +69,16 @@ class CeligoApiError(CeligoError):
 
     def with_hint(self: _ApiErrorT, hint: str) -> _ApiErrorT:
         """Return a copy of this error (same class and fields) whose advice after the message is ``hint``."""
-        copy = type(self).__new__(type(self))
-        copy.__dict__.update(self.__dict__)
-        copy.hint = hint
-        Exception.__init__(copy, str(copy))
-        return copy
+        return _rebuild_api_error({**self.__dict__, "hint": hint}, type(self))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only __init__ needs help to survive pickling (Airflow ships exceptions between processes).
         return (_rebuild_api_error, (self.__dict__.copy(), type(self)))
 
 
-def _rebuild_api_error(state: dict[str, Any], cls: type[CeligoApiError] | None = None) -> CeligoApiError:
-    error = (cls or CeligoApiError).__new__(cls or CeligoApiError)
+def _rebuild_api_error(state: dict[str, Any], cls: type[_ApiErrorT]) -> _ApiErrorT:
+    """Return an error of class ``cls`` with the fields ``state``, without calling its ``__init__``."""
+    error = cls.__new__(cls)
     error.__dict__.update(state)
     Exception.__init__(error, str(error))
     return error
@@ -94,17 +86,6 @@ def _rebuild_api_error(state: dict[str, Any], cls: type[CeligoApiError] | None =
 
 class CeligoNotFoundError(CeligoApiError):
     """integrator.io answered 404: the resource, state key or recycle-bin entry does not exist (``status`` 404)."""
-
-    @classmethod
-    def _from_state(cls, state: dict[str, Any]) -> CeligoNotFoundError:
-        error = cls.__new__(cls)
-        error.__dict__.update(state)
-        Exception.__init__(error, str(error))
-        return error
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # CeligoApiError's __reduce__ would come back as a plain CeligoApiError; keep the class.
-        return (CeligoNotFoundError._from_state, (self.__dict__.copy(),))
 
 
 class CeligoWriteUnclearError(CeligoApiError):
@@ -182,11 +163,7 @@ class TransportError(CeligoApiError):
 
     def after_tries(self, tries: int, elapsed: float) -> TransportError:
         """Return a copy of this error that says how many attempts were made and how long they took."""
-        copy = type(self).__new__(type(self))
-        copy.__dict__.update(self.__dict__)
-        copy.tries, copy.elapsed = tries, elapsed
-        Exception.__init__(copy, str(copy))
-        return copy
+        return _rebuild_api_error({**self.__dict__, "tries": tries, "elapsed": elapsed}, type(self))
 
 
 _TRANSPORT_ADVICE = "check the connection's region/base_url and the network"

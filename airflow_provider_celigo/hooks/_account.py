@@ -28,23 +28,18 @@ from airflow_provider_celigo.hooks._transport.responses import not_found_means
 from airflow_provider_celigo.hooks._transport.retry import Found
 from airflow_provider_celigo.jobs.status import iso_millis, parse_time
 from airflow_provider_celigo.resource_types import ResourceType, as_resource_type
+from airflow_provider_celigo.user_fields import (
+    ACCESS_LEVELS,
+    INTEGRATION_ACCESS_LEVELS,
+    USER_OPTIONS,
+    USER_WRITABLE_FIELDS,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk.types import Logger
 
     from airflow_provider_celigo.hooks._resources import Look
 
-ACCESS_LEVELS = ("administrator", "manage", "monitor")
-INTEGRATION_ACCESS_LEVELS = ("manage", "monitor")
-# The fields of a user record that an invite or a PUT /ashares/{id} sets (Celigo's managing-users schemas).
-USER_WRITABLE_FIELDS = (
-    "accessLevel",
-    "integrationAccessLevel",
-    "accountMFARequired",
-    "accountSSORequired",
-    "allowAccessToAPIM",
-    "allowToEditRetryData",
-)
 #: What an integration's ``mode`` says (integration.md, H): where an integration app is in its life cycle.
 INTEGRATION_MODES = {
     "install": "installation has started and install steps remain; the app is not usable yet",
@@ -624,8 +619,8 @@ def _access_fields(
             for integration_id, level in grants.items()
         ]
     for name, value in options.items():
-        if name not in USER_WRITABLE_FIELDS[2:]:
-            raise CeligoConfigError(f"unknown user option {name!r}; known: {', '.join(USER_WRITABLE_FIELDS[2:])}")
+        if name not in USER_OPTIONS:
+            raise CeligoConfigError(f"unknown user option {name!r}; known: {', '.join(USER_OPTIONS)}")
         if not isinstance(value, bool):
             raise CeligoConfigError(f"{name} must be True or False, got {value!r}")
         fields[name] = value

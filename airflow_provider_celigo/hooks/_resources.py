@@ -17,7 +17,8 @@ upserts and deletes (per key), resolving step errors.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from airflow_provider_celigo._documents import (
     LOOKUP_BATCH_BYTES,
@@ -73,6 +74,20 @@ IfExists = Literal["fail", "return", "create"]
 Look = Callable[[BaseException], "Found[Any] | None"]
 UpdateStrategy = Literal["auto", "patch", "put"]
 MaskedSecrets = Literal["refuse", "drop"]
+_T = TypeVar("_T")
+
+
+def _unless_missing(call: Callable[[], _T], *, missing_ok: bool, instead: _T) -> _T:
+    """Return ``call()``, or ``instead`` when it raises CeligoNotFoundError and ``missing_ok`` is True.
+
+    :raises CeligoNotFoundError: with the advice to pass ``missing_ok=True``, when ``missing_ok`` is False.
+    """
+    try:
+        return call()
+    except CeligoNotFoundError as error:
+        if missing_ok:
+            return instead
+        raise error.with_hint(f"pass missing_ok=True to get {instead!r} instead of an error") from None
 
 
 class ResourceMethods:
@@ -731,12 +746,8 @@ class ResourceMethods:
         :raises CeligoConfigError: for a key that is not a non-empty string, or is ``.`` or ``..``.
         """
         path = self._state_path(resource_type, resource_id, key)
-        try:
-            return self.request("GET", path, not_found=f"state key {key!r} is not set")
-        except CeligoNotFoundError as error:
-            if missing_ok:
-                return None
-            raise error.with_hint("pass missing_ok=True to get None instead of an error") from None
+        read = partial(self.request, "GET", path, not_found=f"state key {key!r} is not set")
+        return _unless_missing(read, missing_ok=missing_ok, instead=None)
 
     def put_state(
         self,
@@ -768,18 +779,13 @@ class ResourceMethods:
         :raises CeligoConfigError: for a key that is not a non-empty string, or is ``.`` or ``..``.
         """
         path = self._state_path(resource_type, resource_id, key)
-        try:
-            self._write(
-                "DELETE",
-                path,
-                look=self._gone(path, f"state key {key!r} is gone"),
-                not_found=f"state key {key!r} is not set, so it cannot be deleted",
-            )
-        except CeligoNotFoundError as error:
-            if missing_ok:
-                return False
-            raise error.with_hint("pass missing_ok=True to get False instead of an error") from None
-        return True
+
+        def delete() -> bool:
+            gone = self._gone(path, f"state key {key!r} is gone")
+            self._write("DELETE", path, look=gone, not_found=f"state key {key!r} is not set, so it cannot be deleted")
+            return True
+
+        return _unless_missing(delete, missing_ok=missing_ok, instead=False)
 
     def list_state_keys(
         self, *, resource_type: ResourceType | str | None = None, resource_id: str | None = None

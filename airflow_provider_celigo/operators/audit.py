@@ -79,15 +79,10 @@ class CeligoExportAuditLogOperator(CeligoBaseOperator):
             or max_entries_returned < 1
         ):
             raise CeligoConfigError(f"max_entries_returned must be a whole number >= 1, got {max_entries_returned!r}")
-        self.path = path
-        self.since = since
-        self.until = until
-        self.resource_type = resource_type
-        self.resource_id = resource_id
-        self.user_id = user_id
-        self.source = source
-        self.action = action
-        self.max_entries_returned = max_entries_returned
+        self.path, self.max_entries_returned = path, max_entries_returned
+        self.since, self.until = since, until
+        self.resource_type, self.resource_id = resource_type, resource_id
+        self.user_id, self.source, self.action = user_id, source, action
 
     def _window(self, context: Context) -> tuple[datetime, datetime]:
         from airflow_provider_celigo.hooks._account import as_moment

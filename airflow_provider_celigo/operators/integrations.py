@@ -74,11 +74,8 @@ class CeligoCloneOperator(CeligoBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.source_id = source_id
-        self.name = name
-        self.connection_map = connection_map
-        self.tag = tag
-        self.sandbox = sandbox
+        self.source_id, self.connection_map = source_id, connection_map
+        self.name, self.tag, self.sandbox = name, tag, sandbox  # what the clone is
         self.enable_flows = enable_flows
 
     def _target_integration_id(self) -> str | None:

@@ -77,19 +77,21 @@ class CeligoCreateResourceOperator(CeligoBaseOperator):
         return self.hook.create_resource(self.resource_type, body, if_exists=self.if_exists)
 
 
-class CeligoGetResourceOperator(CeligoBaseOperator):
-    """Return one resource (secrets masked); fails with a clear error when it does not exist.
-
-    :param resource_type: the resource type (see ``CeligoCreateResourceOperator``).
-    :param resource_id: its id (templated).
-    """
-
+class _OneResourceOperator(CeligoBaseOperator):
     template_fields: Sequence[str] = ("resource_id",)
 
     def __init__(self, *, resource_type: ResourceType | str, resource_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.resource_type = as_resource_type(resource_type)
         self.resource_id = resource_id
+
+
+class CeligoGetResourceOperator(_OneResourceOperator):
+    """Return one resource (secrets masked); fails with a clear error when it does not exist.
+
+    :param resource_type: the resource type (see ``CeligoCreateResourceOperator``).
+    :param resource_id: its id (templated).
+    """
 
     def execute(self, context: Context) -> dict[str, Any]:
         return self.hook.get_resource(self.resource_type, self.resource_id)
@@ -133,7 +135,7 @@ class CeligoListResourcesOperator(CeligoBaseOperator):
         return found
 
 
-class CeligoUpdateResourceOperator(CeligoBaseOperator):
+class CeligoUpdateResourceOperator(_OneResourceOperator):
     """Change some fields of an existing resource and return the result; fails when it does not exist.
 
     ``body`` is a partial document merged into the current one (nested objects merge, lists and other
@@ -156,16 +158,12 @@ class CeligoUpdateResourceOperator(CeligoBaseOperator):
     def __init__(
         self,
         *,
-        resource_type: ResourceType | str,
-        resource_id: str,
         body: Any,
         strategy: UpdateStrategy = "auto",
         masked_secrets: MaskedSecrets = "refuse",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.resource_type = as_resource_type(resource_type)
-        self.resource_id = resource_id
         self.body = body
         self.strategy = strategy
         self.masked_secrets = masked_secrets
@@ -183,7 +181,7 @@ class CeligoUpdateResourceOperator(CeligoBaseOperator):
         )
 
 
-class CeligoDeleteResourceOperator(CeligoBaseOperator):
+class CeligoDeleteResourceOperator(_OneResourceOperator):
     """Delete a resource (integrator.io keeps it in the recycle bin for 30 days); return whether it existed.
 
     :param resource_type: the resource type (see ``CeligoCreateResourceOperator``).
@@ -191,34 +189,22 @@ class CeligoDeleteResourceOperator(CeligoBaseOperator):
     :param missing_ok: succeed (logging it) when the resource does not exist (default False: fail).
     """
 
-    template_fields: Sequence[str] = ("resource_id",)
     ui_color = "#fbe4e4"
 
-    def __init__(
-        self, *, resource_type: ResourceType | str, resource_id: str, missing_ok: bool = False, **kwargs: Any
-    ) -> None:
+    def __init__(self, *, missing_ok: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.resource_type = as_resource_type(resource_type)
-        self.resource_id = resource_id
         self.missing_ok = missing_ok
 
     def execute(self, context: Context) -> bool:
         return self.hook.delete_resource(self.resource_type, self.resource_id, missing_ok=self.missing_ok)
 
 
-class CeligoRestoreResourceOperator(CeligoBaseOperator):
+class CeligoRestoreResourceOperator(_OneResourceOperator):
     """Restore a deleted resource from the recycle bin, with what was deleted along with it.
 
     :param resource_type: the resource type (see ``CeligoCreateResourceOperator``).
     :param resource_id: its id (templated).
     """
-
-    template_fields: Sequence[str] = ("resource_id",)
-
-    def __init__(self, *, resource_type: ResourceType | str, resource_id: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.resource_type = as_resource_type(resource_type)
-        self.resource_id = resource_id
 
     def execute(self, context: Context) -> Any:
         return self.hook.restore_resource(self.resource_type, self.resource_id)
@@ -270,35 +256,31 @@ class CeligoPutStateOperator(_StateOperator):
         self.log.info("Stored state key %r", self.key)
 
 
-class CeligoGetStateOperator(_StateOperator):
+class _MissingOkStateOperator(_StateOperator):
+    def __init__(self, *, key: str, missing_ok: bool = False, **kwargs: Any) -> None:
+        super().__init__(key=key, **kwargs)
+        self.missing_ok = missing_ok
+
+
+class CeligoGetStateOperator(_MissingOkStateOperator):
     """Return the value of an integrator.io state key.
 
     :param key: the state key (templated).
     :param missing_ok: return None when the key is not set (default False: fail).
-    :param resource_type: with ``resource_id``, read that resource's state.
-    :param resource_id: the resource whose state to read (templated).
+    :param resource_type: with ``resource_id`` (templated), that resource's state (see ``CeligoPutStateOperator``).
     """
-
-    def __init__(self, *, key: str, missing_ok: bool = False, **kwargs: Any) -> None:
-        super().__init__(key=key, **kwargs)
-        self.missing_ok = missing_ok
 
     def execute(self, context: Context) -> Any:
         return self.hook.get_state(self.key, missing_ok=self.missing_ok, **self._where())
 
 
-class CeligoDeleteStateOperator(_StateOperator):
+class CeligoDeleteStateOperator(_MissingOkStateOperator):
     """Delete an integrator.io state key; return whether it was set.
 
     :param key: the state key (templated).
     :param missing_ok: succeed when the key is not set (default False: fail).
-    :param resource_type: with ``resource_id``, use that resource's state.
-    :param resource_id: the resource whose state to use (templated).
+    :param resource_type: with ``resource_id`` (templated), that resource's state (see ``CeligoPutStateOperator``).
     """
-
-    def __init__(self, *, key: str, missing_ok: bool = False, **kwargs: Any) -> None:
-        super().__init__(key=key, **kwargs)
-        self.missing_ok = missing_ok
 
     def execute(self, context: Context) -> bool:
         return self.hook.delete_state(self.key, missing_ok=self.missing_ok, **self._where())
@@ -327,37 +309,32 @@ class CeligoUpsertLookupCacheEntriesOperator(CeligoBaseOperator):
         return self.hook.upsert_lookup_cache_entries(self.lookup_cache_id, self.entries)
 
 
-class CeligoGetLookupCacheEntriesOperator(CeligoBaseOperator):
+class _LookupCacheKeysOperator(CeligoBaseOperator):
+    template_fields: Sequence[str] = ("lookup_cache_id", "keys")
+
+    def __init__(self, *, lookup_cache_id: str, keys: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lookup_cache_id = lookup_cache_id
+        self.keys = keys
+
+
+class CeligoGetLookupCacheEntriesOperator(_LookupCacheKeysOperator):
     """Return ``{key: value}`` for the requested lookup-cache keys that exist.
 
     :param lookup_cache_id: the lookup cache (templated).
     :param keys: the keys to read (templated; a list, or one key).
     """
 
-    template_fields: Sequence[str] = ("lookup_cache_id", "keys")
-
-    def __init__(self, *, lookup_cache_id: str, keys: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.lookup_cache_id = lookup_cache_id
-        self.keys = keys
-
     def execute(self, context: Context) -> dict[str, Any]:
         return self.hook.get_lookup_cache_entries(self.lookup_cache_id, self.keys)
 
 
-class CeligoDeleteLookupCacheEntriesOperator(CeligoBaseOperator):
+class CeligoDeleteLookupCacheEntriesOperator(_LookupCacheKeysOperator):
     """Delete lookup-cache entries by key (in batches of 1000); return how many keys were sent.
 
     :param lookup_cache_id: the lookup cache (templated).
     :param keys: the keys to delete (templated; a list, or one key).
     """
-
-    template_fields: Sequence[str] = ("lookup_cache_id", "keys")
-
-    def __init__(self, *, lookup_cache_id: str, keys: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.lookup_cache_id = lookup_cache_id
-        self.keys = keys
 
     def execute(self, context: Context) -> int:
         return self.hook.delete_lookup_cache_entries(self.lookup_cache_id, self.keys)

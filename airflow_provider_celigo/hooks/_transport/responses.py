@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -131,6 +131,7 @@ def decode_body(
     if status == 204 or not body.strip():
         return None
     content_type = (headers.get("content-type") or "").lower()
+    where: dict[str, Any] = {"status": status, "method": method, "path": path}
     stripped = body.lstrip()[:1]
     if "json" in content_type or stripped in (b"{", b"["):
         try:
@@ -140,22 +141,13 @@ def decode_body(
         except ValueError:
             reason = "truncated or corrupted"
         raise CeligoApiError(
-            status=status,
-            method=method,
-            path=path,
-            code="invalid_json",
-            message=f"the response is not valid JSON ({reason}, {len(body)} bytes)",
+            code="invalid_json", message=f"the response is not valid JSON ({reason}, {len(body)} bytes)", **where
         )
     if content_type.startswith("text/plain"):
         return body.decode("utf-8", errors="replace")
     _, message, _, _ = _read_error_body(body, content_type, secret)
-    raise CeligoApiError(
-        status=status,
-        method=method,
-        path=path,
-        code="unexpected_content",
-        message=f"expected JSON, got {content_type or 'no content type'}: {message}",
-    )
+    what = f"expected JSON, got {content_type or 'no content type'}: {message}"
+    raise CeligoApiError(code="unexpected_content", message=what, **where)
 
 
 def request_target(error: BaseException, base_url: str) -> str:
@@ -186,6 +178,46 @@ def _connect_timed_out(chain: list[BaseException]) -> bool:
     )
 
 
+def _tls_reason(item: BaseException) -> str:
+    return getattr(item, "reason", None) or getattr(item, "strerror", None) or type(item).__name__
+
+
+def _dropped(item: BaseException) -> bool:
+    names = {"RemoteDisconnected", "RemoteProtocolError", "ProtocolError"}  # http.client, httpx, urllib3
+    return isinstance(item, (ConnectionResetError, BrokenPipeError)) or type(item).__name__ in names
+
+
+# What a network failure in an error's chain means, tried in this order:
+# (does the item match, its cause, whether a connection was made, what to check).
+_NETWORK_FAILURES: tuple[tuple[Callable[[BaseException], bool], Callable[[BaseException], str], bool, str], ...] = (
+    (
+        lambda item: isinstance(item, socket.gaierror),
+        lambda item: f"DNS lookup failed: {getattr(item, 'strerror', None) or item}",
+        False,
+        "check the host name in the connection's region/base_url and this machine's DNS",
+    ),
+    (
+        lambda item: isinstance(item, ssl.SSLError),
+        lambda item: f"TLS handshake failed: {_tls_reason(item)}",
+        False,
+        "check that the connection's base_url scheme matches the server (https to a plain-http port fails "
+        "this way) and any TLS-intercepting proxy",
+    ),
+    (
+        lambda item: isinstance(item, ConnectionRefusedError),
+        lambda item: "connection refused",
+        False,
+        "nothing listens there: check the connection's region/base_url and the network",
+    ),
+    (
+        _dropped,
+        lambda item: "the connection was dropped before a complete answer",
+        True,
+        "the API or a proxy on the way closed the connection; check the network",
+    ),
+)
+
+
 def unreachable_cause(error: BaseException, *, timed_out: bool, timeout: float) -> tuple[str, bool, str]:
     """Return ``(cause, reached, advice)`` for a request that got no answer (a requests or httpx error).
 
@@ -206,40 +238,10 @@ def unreachable_cause(error: BaseException, *, timed_out: bool, timeout: float) 
             True,
             "the API or the network is slow; raise the connection extra timeout, or check the network",
         )
-    for item in chain:
-        if isinstance(item, socket.gaierror):
-            return (
-                f"DNS lookup failed: {item.strerror or item}",
-                False,
-                "check the host name in the connection's region/base_url and this machine's DNS",
-            )
-    for item in chain:
-        if isinstance(item, ssl.SSLError):
-            reason = getattr(item, "reason", None) or item.strerror or type(item).__name__
-            return (
-                f"TLS handshake failed: {reason}",
-                False,
-                "check that the connection's base_url scheme matches the server (https to a plain-http port fails "
-                "this way) and any TLS-intercepting proxy",
-            )
-    for item in chain:
-        if isinstance(item, ConnectionRefusedError):
-            return (
-                "connection refused",
-                False,
-                "nothing listens there: check the connection's region/base_url and the network",
-            )
-    for item in chain:
-        if isinstance(item, (ConnectionResetError, BrokenPipeError)) or type(item).__name__ in {
-            "RemoteDisconnected",
-            "RemoteProtocolError",
-            "ProtocolError",
-        }:
-            return (
-                "the connection was dropped before a complete answer",
-                True,
-                "the API or a proxy on the way closed the connection; check the network",
-            )
+    for matches, describe, reached, advice in _NETWORK_FAILURES:
+        for item in chain:
+            if matches(item):
+                return describe(item), reached, advice
     innermost = chain[-1] if chain else error
     errno = f" errno {innermost.errno}" if isinstance(innermost, OSError) and innermost.errno else ""
     return (

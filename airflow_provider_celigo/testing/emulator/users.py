@@ -11,22 +11,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_celigo.user_fields import ACCESS_LEVELS, INTEGRATION_ACCESS_LEVELS, USER_WRITABLE_FIELDS
+
 from .errors import unprocessable
 from .ids import iso, stable_id
 
 Doc = dict[str, Any]
 
-ACCESS_LEVELS = ("administrator", "manage", "monitor")
-INTEGRATION_ACCESS_LEVELS = ("manage", "monitor")
-# Fields an invite or PUT /ashares/{id} may set; the rest of the record is the emulator's.
-WRITABLE = (
-    "accessLevel",
-    "integrationAccessLevel",
-    "accountMFARequired",
-    "accountSSORequired",
-    "allowAccessToAPIM",
-    "allowToEditRetryData",
-)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SEED_TIME = iso(1_767_225_600.0)  # 2026-01-01
 
@@ -61,7 +52,7 @@ def access_fields(body: Doc, integration_exists: Callable[[object], bool]) -> Do
     ``integration_exists(id)`` tells whether an integration exists. Raises ApiError 422 for an unknown
     ``accessLevel``, a malformed ``integrationAccessLevel`` or an unknown integration in it.
     """
-    fields = {key: body[key] for key in WRITABLE if key in body}
+    fields = {key: body[key] for key in USER_WRITABLE_FIELDS if key in body}
     level = fields.get("accessLevel")
     if level is not None and level not in ACCESS_LEVELS:
         raise unprocessable(

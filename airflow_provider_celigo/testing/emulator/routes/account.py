@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
@@ -39,25 +40,19 @@ def _token_of(request: Request, rtype: str, rid: str, *, renew: bool) -> JSONRes
     return JSONResponse({"_id": rid, "token": token})
 
 
-@router.get("/v1/accesstokens/{rid}/display")
-async def display_access_token(rid: str, request: Request) -> JSONResponse:
-    """Return an API token in clear; 404 when unknown."""
-    return _token_of(request, "accesstokens", rid, renew=False)
+def _token_route(rtype: str, *, renew: bool) -> Callable[[str, Request], Awaitable[JSONResponse]]:
+    async def route(rid: str, request: Request) -> JSONResponse:
+        return _token_of(request, rtype, rid, renew=renew)
+
+    return route
 
 
-@router.post("/v1/accesstokens/{rid}/generate")
-async def generate_access_token(rid: str, request: Request) -> JSONResponse:
-    """Give an API token a new value and return it; 404 when unknown."""
-    return _token_of(request, "accesstokens", rid, renew=True)
-
-
-@router.get("/v1/agents/{rid}/display-token")
-async def display_agent_token(rid: str, request: Request) -> JSONResponse:
-    """Return an agent's token in clear; 404 when unknown."""
-    return _token_of(request, "agents", rid, renew=False)
-
-
-@router.put("/v1/agents/{rid}/change-token")
-async def change_agent_token(rid: str, request: Request) -> JSONResponse:
-    """Give an agent a new token and return it; 404 when unknown."""
-    return _token_of(request, "agents", rid, renew=True)
+# (method, path, resource type, whether the token is renewed); 404 when the resource is unknown.
+_TOKEN_ROUTES = (
+    ("GET", "/v1/accesstokens/{rid}/display", "accesstokens", False),
+    ("POST", "/v1/accesstokens/{rid}/generate", "accesstokens", True),
+    ("GET", "/v1/agents/{rid}/display-token", "agents", False),
+    ("PUT", "/v1/agents/{rid}/change-token", "agents", True),
+)
+for _method, _path, _rtype, _renew in _TOKEN_ROUTES:
+    router.add_api_route(_path, _token_route(_rtype, renew=_renew), methods=[_method], name=_path.rsplit("/", 1)[1])

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
@@ -23,17 +23,25 @@ from ..flowgraph import step_ids
 from ..ids import parse_time
 from ..jobquery import QueryError, parse_job_query
 
+if TYPE_CHECKING:
+    from ..core import Emulator
+    from ..store import AccountStore
+
 router = APIRouter()
 IN_PROGRESS = ("queued", "running", "canceling", "retrying")
+
+
+def _integration_reader(request: Request, rid: str) -> tuple[Emulator, AccountStore, float]:
+    """Return the emulator, the caller's account and the time, once integration ``rid`` is known to exist."""
+    emulator, store = emulator_of(request), account_of(request)
+    require_doc(store, "integrations", rid)
+    return emulator, store, emulator.now()
 
 
 @router.get("/v1/integrations/{rid}/errors")
 async def integration_errors(rid: str, request: Request) -> JSONResponse:
     """Return the open errors per flow of the integration (flows without open errors are left out)."""
-    emulator = emulator_of(request)
-    store = account_of(request)
-    require_doc(store, "integrations", rid)
-    now = emulator.now()
+    emulator, store, now = _integration_reader(request, rid)
     rollup = []
     for flow in store.integration_flows(rid):
         steps = emulator.jobs.error_summary(store.account_id, flow, step_ids(flow), now)
@@ -51,10 +59,7 @@ async def integration_errors(rid: str, request: Request) -> JSONResponse:
 @router.get("/v1/integrations/{rid}/jobs/latest")
 async def integration_latest_jobs(rid: str, request: Request) -> JSONResponse:
     """Return the flow jobs of the latest run of each flow of the integration (flows that never ran add none)."""
-    emulator = emulator_of(request)
-    store = account_of(request)
-    require_doc(store, "integrations", rid)
-    now = emulator.now()
+    emulator, store, now = _integration_reader(request, rid)
     jobs = [
         job for flow in store.integration_flows(rid) for job in emulator.jobs.latest(flow["_id"], store.account_id, now)
     ]

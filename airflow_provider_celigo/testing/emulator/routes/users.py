@@ -13,6 +13,8 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from airflow_provider_celigo.user_fields import USER_WRITABLE_FIELDS
+
 from ..audit import field_changes
 from ..body import read_object
 from ..deps import Doc, account_of, emulator_of, require_doc
@@ -20,7 +22,7 @@ from ..errors import ApiError, not_found
 from ..ids import iso, new_id, stable_id
 from ..paging import list_response
 from ..store import AccountStore
-from ..users import WRITABLE, access_fields, checked_email
+from ..users import access_fields, checked_email
 
 router = APIRouter()
 MODEL = "Ashare"
@@ -67,7 +69,7 @@ async def update_user(share_id: str, request: Request) -> JSONResponse:
     store = account_of(request)
     old = _share(store, share_id)
     fields = access_fields(await read_object(request), _exists(store))
-    share = {key: value for key, value in copy.deepcopy(old).items() if key not in WRITABLE}
+    share = {key: value for key, value in copy.deepcopy(old).items() if key not in USER_WRITABLE_FIELDS}
     share.update(fields)
     return JSONResponse(_write(request, store, share, "update", old))
 
