@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoRunUnclearError
+from airflow_provider_celigo.jobs.runs import of_source
 from airflow_provider_celigo.jobs.status import iso_millis, parse_time
 
 if TYPE_CHECKING:
@@ -49,16 +50,6 @@ def check_on_unclear(value: Any) -> str:
             "'adopt_earliest' (adopt the earliest job created after the run request)."
         )
     return str(value)
-
-
-def of_source(job: Any, source: str | None) -> bool:
-    """True when ``job`` is a flow job of the source ``source`` (any job when ``source`` is None).
-
-    A run of a flow with several sources makes one flow job per source, each with its ``_exportId``; the run
-    is known by its first source's job. A job that names no source counts for any.
-    """
-    export_id = job.get("_exportId") if isinstance(job, dict) else None
-    return source is None or export_id is None or export_id == source
 
 
 def choose_own_run(

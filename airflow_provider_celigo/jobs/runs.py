@@ -84,6 +84,16 @@ def first_source(flow: Any, export_ids: Iterable[str] | None = None) -> str | No
     return sources[0] if sources else None
 
 
+def of_source(job: Any, source: str | None) -> bool:
+    """True when ``job`` is a flow job of the source ``source`` (any job when ``source`` is None).
+
+    A run of a flow with several sources makes one flow job per source, each with its ``_exportId``; the run
+    is known by its first source's job. A job that names no source counts for any.
+    """
+    export_id = job.get("_exportId") if isinstance(job, dict) else None
+    return source is None or export_id is None or export_id == source
+
+
 @dataclass
 class FlowRun:
     """The flow jobs of one run of a flow, as far as they are known; ``learn`` feeds it documents.

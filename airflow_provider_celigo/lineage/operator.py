@@ -17,12 +17,11 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_celigo._compat import ASSET_OUTLETS_BY_DEFAULT
-from airflow_provider_celigo._documents import flow_steps
-from airflow_provider_celigo.lineage.naming import DatasetName, dataset_name
-from airflow_provider_celigo.resource_types import ResourceType
 
 if TYPE_CHECKING:
     from airflow_provider_celigo.hooks.celigo import CeligoHook
+    from airflow_provider_celigo.lineage.naming import DatasetName
+    from airflow_provider_celigo.resource_types import ResourceType
 
 __all__ = ["CeligoLineageMixin", "result_job_ids"]
 
@@ -134,8 +133,11 @@ class CeligoLineageMixin:
         from openlineage.client.event_v2 import InputDataset, OutputDataset
         from openlineage.client.facet_v2 import error_message_run, output_statistics_output_dataset
 
+        # Read only once a task has ended, so DAG parsing loads none of these.
+        from airflow_provider_celigo._documents import flow_steps
         from airflow_provider_celigo.assets import api_host
         from airflow_provider_celigo.lineage.facets import CeligoRunFacet
+        from airflow_provider_celigo.resource_types import ResourceType
 
         host = api_host(self.hook.settings.base_url)
         inputs: dict[tuple[str, str], Any] = {}
@@ -199,6 +201,8 @@ class CeligoLineageMixin:
         return cache[path]
 
     def _celigo_dataset(self, host: str, kind: ResourceType, step_id: str) -> DatasetName:
+        from airflow_provider_celigo.lineage.naming import dataset_name
+
         step = self._celigo_read(f"/{kind.value}/{step_id}") or {"_id": step_id}
         connection_id = step.get("_connectionId")
         connection = self._celigo_read(f"/connections/{connection_id}") if isinstance(connection_id, str) else None

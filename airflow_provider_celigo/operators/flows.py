@@ -12,8 +12,8 @@ from airflow_provider_celigo._validation import check_id
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
 from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoJobError
 from airflow_provider_celigo.jobs.policy import ErrorPolicy, Verdict, conclude
-from airflow_provider_celigo.jobs.reattach import RunLedger, check_on_unclear, of_source, previous_job
-from airflow_provider_celigo.jobs.runs import FlowRun, RunReader, first_source, run_summary
+from airflow_provider_celigo.jobs.reattach import RunLedger, check_on_unclear, previous_job
+from airflow_provider_celigo.jobs.runs import FlowRun, RunReader, first_source, of_source, run_summary
 from airflow_provider_celigo.jobs.status import Outcome, iso_millis, outcome, parse_time
 from airflow_provider_celigo.jobs.wait import (
     DeadlineReached,

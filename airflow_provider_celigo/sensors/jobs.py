@@ -20,12 +20,12 @@ from airflow_provider_celigo._validation import check_id
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
 from airflow_provider_celigo.exceptions import CeligoConfigError, CeligoError, CeligoJobError
 from airflow_provider_celigo.jobs.policy import ErrorPolicy, conclude
-from airflow_provider_celigo.jobs.reattach import of_source
 from airflow_provider_celigo.jobs.runs import (
     FlowRun,
     RunReader,
     first_source,
     flow_sources,
+    of_source,
     run_summary,
     runs_in_parallel,
 )

@@ -22,8 +22,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_celigo._validation import check_id
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
-from airflow_provider_celigo.jobs.reattach import of_source
-from airflow_provider_celigo.jobs.runs import AsyncRunReader, FlowRun, run_summary
+from airflow_provider_celigo.jobs.runs import AsyncRunReader, FlowRun, of_source, run_summary
 from airflow_provider_celigo.jobs.status import job_status, parse_time
 from airflow_provider_celigo.jobs.wait import (
     DeadlineReached,
