@@ -26,6 +26,23 @@ from airflow_provider_celigo._connection_form import (
 )
 from airflow_provider_celigo.exceptions import CeligoConfigError
 
+__all__ = [
+    "CONN_TYPE",
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_CONN_ID",
+    "MAX_CONCURRENCY",
+    "MIN_CONCURRENCY",
+    "REGION_UI_URLS",
+    "REGION_URLS",
+    "CeligoSettings",
+    "ConnectionLike",
+    "check_extra_keys",
+    "parse_base_url",
+    "pool_name_for",
+    "read_extra",
+    "settings_from_connection",
+]
+
 CONN_TYPE = "celigo"
 DEFAULT_CONN_ID = "celigo_default"
 # NA and EU: Celigo's API docs; AU and CA: Celigo's 2026 API reference (celigo/ai mcp/resources/api-reference.md).

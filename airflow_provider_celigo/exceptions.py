@@ -20,6 +20,21 @@ from typing import Any, TypeVar
 
 from airflow_provider_celigo._compat import AirflowException
 
+__all__ = [
+    "CeligoApiError",
+    "CeligoConfigError",
+    "CeligoError",
+    "CeligoJobError",
+    "CeligoNotFoundError",
+    "CeligoRunUnclearError",
+    "CeligoWriteUnclearError",
+    "DeadlineReached",
+    "InvalidJobDocument",
+    "RetryableResponse",
+    "TransportError",
+    "parse_error_body",
+]
+
 _MAX_MESSAGE_CHARS = 500
 _ApiErrorT = TypeVar("_ApiErrorT", bound="CeligoApiError")
 

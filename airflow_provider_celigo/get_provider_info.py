@@ -7,6 +7,8 @@ from typing import Any
 from airflow_provider_celigo import __version__
 from airflow_provider_celigo._connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
+__all__ = ["get_provider_info"]
+
 #: The version that introduced the ``[celigo]`` options (``version_added`` in Airflow's config schema).
 CONFIG_VERSION_ADDED = "0.1.0"
 

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
     from airflow.sdk.types import TaskInstanceKey
 
+__all__ = ["JOB_IDS_XCOM_KEY", "JOB_ID_XCOM_KEY", "JOB_URL_XCOM_KEY", "CeligoJobLink", "job_url"]
+
 JOB_ID_XCOM_KEY = "celigo_job_id"
 JOB_URL_XCOM_KEY = "celigo_job_url"
 JOB_IDS_XCOM_KEY = "celigo_job_ids"  # every flow job of a run: one per source

@@ -6,6 +6,8 @@ server does (Celigo's managing-users schemas).
 
 from __future__ import annotations
 
+__all__ = ["ACCESS_LEVELS", "INTEGRATION_ACCESS_LEVELS", "USER_OPTIONS", "USER_WRITABLE_FIELDS"]
+
 ACCESS_LEVELS = ("administrator", "manage", "monitor")
 INTEGRATION_ACCESS_LEVELS = ("manage", "monitor")
 # The fields of a user record that an invite or a PUT /ashares/{id} sets; the rest is the server's.

@@ -55,6 +55,8 @@ from airflow_provider_celigo.jobs.status import ACTIVE_STATUSES, iso_millis, par
 if TYPE_CHECKING:
     import httpx
 
+__all__ = ["CeligoAsyncHook", "CeligoHook"]
+
 JOBS_PAGE_CAP = 1000
 
 

@@ -17,6 +17,8 @@ from airflow_provider_celigo.jobs.status import Outcome, count, describe
 if TYPE_CHECKING:
     from airflow_provider_celigo.hooks.celigo import CeligoHook
 
+__all__ = ["ErrorPolicy", "Verdict", "conclude"]
+
 MAX_REPORTED_ERRORS = 5
 ON_ERRORS_CHOICES = ("fail", "warn")
 

@@ -35,6 +35,20 @@ from typing import Any, Generic, Protocol, TypeVar
 from airflow_provider_celigo.connection import DEFAULT_CONN_ID
 from airflow_provider_celigo.jobs.status import TERMINAL_STATUSES, iso_millis, normal_status, parse_time
 
+__all__ = [
+    "FLOWS_PER_QUERY",
+    "GATHER_SECONDS",
+    "JOBS_PER_ANSWER",
+    "MAX_PAGES",
+    "HookFactory",
+    "JobPoller",
+    "JobReader",
+    "PerLoop",
+    "plan_round",
+    "poller_for",
+    "watch_job",
+]
+
 FLOWS_PER_QUERY = 50  # keeps the query string near 2.5 KB, far below common URL limits
 JOBS_PER_ANSWER = 1000  # integrator.io returns at most this many jobs per GET /jobs
 MAX_PAGES = 5  # createdAt_lte windows read back per batch before falling back to single reads

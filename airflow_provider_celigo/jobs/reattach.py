@@ -36,6 +36,8 @@ from airflow_provider_celigo.jobs.status import iso_millis, parse_time
 if TYPE_CHECKING:
     from airflow_provider_celigo.hooks.celigo import CeligoHook
 
+__all__ = ["CLOCK_SKEW_MARGIN", "RUN_STATE_KEY", "RunLedger", "check_on_unclear", "choose_own_run", "previous_job"]
+
 RUN_STATE_KEY = "celigo_flow_run"
 SERVER_CLOCK = "integrator.io"
 CLOCK_SKEW_MARGIN = timedelta(minutes=5)

@@ -8,6 +8,23 @@ from typing import Any
 
 from airflow_provider_celigo.exceptions import InvalidJobDocument
 
+__all__ = [
+    "ACTIVE_STATUSES",
+    "COUNTERS",
+    "KNOWN_STATUSES",
+    "TERMINAL_STATUSES",
+    "Outcome",
+    "count",
+    "describe",
+    "is_terminal",
+    "iso_millis",
+    "job_status",
+    "normal_status",
+    "outcome",
+    "parse_time",
+    "summarize",
+]
+
 ACTIVE_STATUSES = frozenset({"queued", "running", "canceling", "retrying"})
 TERMINAL_STATUSES = frozenset({"completed", "failed", "canceled"})
 KNOWN_STATUSES = ACTIVE_STATUSES | TERMINAL_STATUSES

@@ -13,6 +13,8 @@ from airflow_provider_celigo.connection import DEFAULT_CONN_ID
 if TYPE_CHECKING:
     from airflow_provider_celigo.hooks.celigo import CeligoHook
 
+__all__ = ["CeligoBaseOperator", "CeligoHookMixin", "default_deferrable", "default_poll_interval"]
+
 
 FALLBACK_POLL_INTERVAL = 30.0
 

@@ -27,6 +27,8 @@ from airflow_provider_celigo.pools.planning import (
     policy_settings,
 )
 
+__all__ = ["build_parser", "main"]
+
 ENV_PREFIX = "AIRFLOW_CONN_"
 EXIT_OK, EXIT_BAD_CONNECTION, EXIT_DB_ERROR = 0, 1, 3
 

@@ -8,6 +8,21 @@ from dataclasses import dataclass
 from airflow_provider_celigo.connection import ConnectionLike, pool_name_for, settings_from_connection
 from airflow_provider_celigo.exceptions import CeligoConfigError
 
+__all__ = [
+    "CONFIG_SECTION",
+    "DEFAULT_POOL",
+    "OVERRIDES_KEY",
+    "SYNCED_POOLS_KEY",
+    "ConnectionProblem",
+    "DesiredPool",
+    "PoolChange",
+    "desired_pools",
+    "parse_overrides",
+    "parse_synced_pools",
+    "plan_changes",
+    "policy_settings",
+]
+
 DEFAULT_POOL = "default_pool"
 CONFIG_SECTION = "celigo"
 SYNCED_POOLS_KEY = "synced_pools"

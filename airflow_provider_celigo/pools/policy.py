@@ -15,6 +15,8 @@ from airflow_provider_celigo.pools.planning import (
     parse_synced_pools,
 )
 
+__all__ = ["celigo_pool_policy"]
+
 
 def _config_value(key: str) -> str:
     from airflow.configuration import conf

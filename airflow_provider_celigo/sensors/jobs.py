@@ -37,6 +37,8 @@ from airflow_provider_celigo.operators.base import CeligoHookMixin, default_defe
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+__all__ = ["CeligoFlowRunSensor", "CeligoJobSensor"]
+
 
 class _CeligoJobSensorBase(CeligoHookMixin, BaseSensorOperator):
     """What both sensors share: connection, hook, error policy, deferral and the trigger's answer."""

@@ -48,6 +48,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+__all__ = [
+    "AirflowHome",
+    "DagTestResult",
+    "HarnessError",
+    "TaskResult",
+    "clean_environ",
+    "copy_sqlite",
+    "migrate_template_db",
+]
+
 
 # Not in exceptions.py: that module imports Airflow, and importing Airflow here would read (and create) the
 # caller's own AIRFLOW_HOME before the harness has made the private one.

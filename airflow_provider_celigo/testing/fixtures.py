@@ -33,6 +33,16 @@ try:  # pytest is only needed when the fixtures are used
 except ImportError:  # pragma: no cover - the module still offers running_emulator()
     pytest = None  # type: ignore[assignment]
 
+__all__ = [
+    "CONN_ID",
+    "FAST_DAG_TEST_ENV",
+    "FIXTURE_SETTINGS",
+    "celigo_airflow_home_for",
+    "connection_json",
+    "connection_uri_json",
+    "running_emulator",
+]
+
 CONN_ID = "celigo_default"
 FIXTURE_SETTINGS: dict[str, Any] = {"seed": "demo", "clock_speed": 20.0, "page_size": 3}
 #: Airflow settings of ``celigo_airflow_home``: poll the emulator's fast jobs every second.
@@ -82,6 +92,7 @@ def celigo_airflow_home_for(
 
 
 if pytest is not None:
+    __all__ += ["celigo_airflow_db", "celigo_airflow_home", "celigo_connection", "celigo_emulator"]
 
     @pytest.fixture
     def celigo_emulator() -> Iterator[EmulatorServer]:

@@ -40,6 +40,8 @@ from airflow_provider_celigo.jobs.wait import (
 if TYPE_CHECKING:
     from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook
 
+__all__ = ["CeligoJobTrigger"]
+
 CLASSPATH = "airflow_provider_celigo.triggers.jobs.CeligoJobTrigger"
 KILL_CANCEL_SECONDS = 15.0
 _EVENT_STATUS = {"completed": "success", "failed": "error", "canceled": "canceled"}

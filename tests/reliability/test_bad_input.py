@@ -34,8 +34,7 @@ import pytest
 from reliability_helpers import Answer, CannedServer
 from report import FIGURES, exception_place, scan_for_token
 
-from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError
-from airflow_provider_celigo.jobs.status import InvalidJobDocument
+from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError, InvalidJobDocument
 from airflow_provider_celigo.testing import running_emulator
 from airflow_provider_celigo.testing.emulator.seeds import DEMO_IDS
 

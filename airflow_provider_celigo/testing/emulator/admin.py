@@ -14,6 +14,8 @@ from .errors import ApiError
 from .faults import FaultPlanError
 from .runs import StartedBy, StoreFlows
 
+__all__ = ["PREFIX", "router"]
+
 
 def _attach_flows(request: Request) -> None:
     """Let the job engine find flows for chained and scheduled runs (see JobEngine.attach)."""

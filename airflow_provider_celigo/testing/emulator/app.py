@@ -34,6 +34,8 @@ from .routes import (
     users,
 )
 
+__all__ = ["create_app"]
+
 # Order matters: specific paths before the generic /v1/{type}[/{id}] routes.
 API_ROUTERS = (
     account.router,

@@ -18,6 +18,8 @@ from .errors import ApiError
 from .ids import iso, new_id, parse_time
 from .secrets import MASK, is_secret_key
 
+__all__ = ["AuditLog", "audit_type", "field_changes"]
+
 Doc = dict[str, Any]
 
 EVENTS = ("create", "update", "delete")

@@ -10,6 +10,8 @@ from starlette.requests import Request
 from .errors import ApiError
 from .secrets import contains_mask
 
+__all__ = ["read_json", "read_object"]
+
 _MISSING = object()
 
 

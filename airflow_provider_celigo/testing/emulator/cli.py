@@ -10,6 +10,8 @@ from typing import Any
 
 from .seeds import DEFAULT_ACCOUNT, DEFAULT_TOKEN, DEMO_IDS, SEEDS, named_seed
 
+__all__ = ["main"]
+
 
 def is_loopback(host: str) -> bool:
     """Return True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""

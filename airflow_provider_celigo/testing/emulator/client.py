@@ -6,6 +6,8 @@ from typing import Any
 
 import requests
 
+__all__ = ["EmulatorAdmin"]
+
 
 class EmulatorAdmin:
     """Talks to ``<root_url>/_emulator``; every method raises ``requests.HTTPError`` on an error status."""

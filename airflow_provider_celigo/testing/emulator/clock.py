@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+__all__ = ["Clock"]
+
 
 class Clock:
     """A monotonic emulated clock whose speed can change without jumps."""

@@ -11,6 +11,8 @@ from .ids import new_id
 from .resources import RESOURCE_TYPES
 from .store import AccountStore
 
+__all__ = ["clone"]
+
 Doc = dict[str, Any]
 _MODEL_ORDER = ("integrations", "flows", "exports", "imports")
 

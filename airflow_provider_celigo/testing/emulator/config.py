@@ -7,6 +7,8 @@ from typing import Any
 
 from .seeds import DEFAULT_ACCOUNT, DEFAULT_TOKEN
 
+__all__ = ["EmulatorConfig"]
+
 # Keys accepted by PUT /_emulator/config, with the aliases the admin client may use.
 RUNTIME_KEYS = frozenset(
     {

@@ -15,6 +15,8 @@ from .scenarios import DEFAULT_SCENARIO, Scenario, scenario_from
 from .seeds import named_seed
 from .store import AccountStore
 
+__all__ = ["Emulator"]
+
 
 class Emulator:
     """One emulated integrator.io with several accounts (one per configured token's account id)."""

@@ -11,6 +11,8 @@ from .errors import ApiError, not_found
 from .resources import RESOURCE_TYPES, ResourceType
 from .store import AccountStore
 
+__all__ = ["Doc", "account_of", "emulator_of", "require_doc", "resource_type_of"]
+
 Doc = dict[str, Any]
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+__all__ = ["ApiError", "envelope", "not_found", "unprocessable"]
+
 
 def envelope(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     """Return ``{"errors": [{"code", "message", "field"?}]}``."""

@@ -32,6 +32,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["AFTER_KINDS", "FaultInjector", "FaultPlanError"]
+
 SHARE_KEYS = ("share_500", "share_503", "share_drop", "storm_share", "share_500_after", "share_drop_after")
 RULE_KEYS = frozenset({*SHARE_KEYS, "latency", "latency_after", "storm_next", "storm_retry_after", "limit"})
 MATCH_KEYS = frozenset({"method", "path", "prefix"})

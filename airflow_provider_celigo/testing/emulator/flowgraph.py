@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+__all__ = ["connection_ids", "page_generator_ids", "processor_steps", "remap_flow_refs", "step_connections", "step_ids"]
+
 Doc = dict[str, Any]
 
 

@@ -9,6 +9,8 @@ import re
 import time
 from datetime import datetime, timezone
 
+__all__ = ["is_object_id", "iso", "new_id", "parse_time", "stable_id"]
+
 OBJECT_ID_RE = re.compile(r"^[0-9a-fA-F]{24}$")
 
 _PROCESS_PART = os.urandom(5).hex()

@@ -24,6 +24,8 @@ from .peaks import peak_overlap
 from .runs import FlowDirectory, RunPlan, Source, StartedBy, plan_run
 from .schedule import Schedule, ScheduleError, parse_schedule
 
+__all__ = ["JobEngine", "JobStateError"]
+
 Doc = dict[str, Any]
 Record = FlowRun | RetryRun
 QueueKey = tuple[str, str | None]  # (flow id, page generator export id)

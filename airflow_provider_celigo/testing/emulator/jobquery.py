@@ -8,6 +8,8 @@ from typing import Any
 
 from .ids import parse_time
 
+__all__ = ["ID_FIELDS", "SCOPING", "JobFilter", "QueryError", "parse_job_query"]
+
 ID_FIELDS = ("_integrationId", "_flowId", "_exportId", "_importId", "_flowJobId")
 SCOPING = frozenset({*ID_FIELDS, "_flowId_in", "createdAt_gte", "createdAt_lte"})
 NUMERIC_FIELDS = frozenset(

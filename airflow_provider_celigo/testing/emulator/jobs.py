@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 from .scenarios import Scenario
 
+__all__ = ["ACTIVE", "RETENTION_SECONDS", "TERMINAL", "FlowRun", "Resolution", "RetryRun", "Step", "StepError"]
+
 TERMINAL = frozenset({"completed", "failed", "canceled"})
 ACTIVE = frozenset({"running", "canceling"})
 RETENTION_SECONDS = 30 * 86400.0

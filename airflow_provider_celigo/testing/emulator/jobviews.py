@@ -8,6 +8,8 @@ from typing import Any
 from .ids import iso
 from .jobs import RETENTION_SECONDS, TERMINAL, FlowRun, RetryRun, Step
 
+__all__ = ["render_flow_run", "render_retry", "render_step"]
+
 Doc = dict[str, Any]
 # resolved_at(error_id) -> emulated time the error was resolved, or None
 ResolvedAt = Callable[[str], float | None]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+__all__ = ["PatchError", "apply_patch"]
+
 
 class PatchError(ValueError):
     """A patch that cannot be applied; ``path`` names the offending operation path."""

@@ -17,6 +17,8 @@ from .faults import AFTER_KINDS
 from .ids import iso
 from .observe import RequestRecord
 
+__all__ = ["EmulatorMiddleware", "install_log_filter"]
+
 API_PREFIX = "/v1"
 
 

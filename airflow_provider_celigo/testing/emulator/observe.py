@@ -6,6 +6,8 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
+__all__ = ["InFlight", "RequestLog", "RequestRecord"]
+
 
 @dataclass
 class RequestRecord:

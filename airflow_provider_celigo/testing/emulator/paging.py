@@ -12,6 +12,8 @@ from starlette.responses import JSONResponse, Response
 
 from .errors import ApiError
 
+__all__ = ["body_cursor_response", "list_response"]
+
 
 def encode_cursor(offset: int) -> str:
     """Return the opaque cursor for a list offset."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable, Iterable
 
+__all__ = ["peak_overlap"]
+
 
 def peak_overlap(intervals: Iterable[tuple[Hashable, float, float]]) -> dict[Hashable, int]:
     """Return, per key, the largest number of ``[start, end)`` intervals open at the same time.

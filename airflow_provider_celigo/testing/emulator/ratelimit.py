@@ -6,6 +6,8 @@ import math
 import time
 from dataclasses import dataclass
 
+__all__ = ["RateLimiter"]
+
 
 @dataclass
 class LeakyBucket:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from airflow_provider_celigo.resource_types import RESOURCE_FACTS
 from airflow_provider_celigo.resource_types import ResourceType as ProviderType
 
+__all__ = ["CLONEABLE", "EMPTY_204_TYPES", "RESOURCE_TYPES", "ResourceType", "resource_type"]
+
 
 @dataclass(frozen=True)
 class ResourceType:

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from .flowgraph import page_generator_ids, processor_steps, step_connections
 from .scenarios import Scenario
 
+__all__ = ["FlowDirectory", "RunPlan", "Source", "StartedBy", "StoreFlows", "plan_run"]
+
 Doc = dict[str, Any]
 Lookup = Callable[[str, str], Doc | None]
 

@@ -6,6 +6,8 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+__all__ = ["DEFAULT_SCENARIO", "Scenario", "scenario_from"]
+
 
 @dataclass(frozen=True)
 class Scenario:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+__all__ = ["Schedule", "ScheduleError", "parse_schedule"]
+
 _RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _NAMES = ("minute", "hour", "day of month", "month", "day of week")
 MAX_SEARCH_MINUTES = 366 * 24 * 60

@@ -15,6 +15,8 @@ from airflow_provider_celigo.resource_types import secret_field_matches
 
 from .resources import ResourceType
 
+__all__ = ["MASK", "contains_mask", "is_secret_key", "keeps_secret_on_mask_write", "masked", "restore_masked"]
+
 MASK = "******"
 
 SECRET_KEYS = frozenset(

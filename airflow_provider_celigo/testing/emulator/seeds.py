@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_TOKEN", "DEMO_IDS", "SEEDS", "demo_flow_copies", "named_seed"]
+
 DEFAULT_TOKEN = "celigo-emulator-token"
 DEFAULT_ACCOUNT = "default"
 

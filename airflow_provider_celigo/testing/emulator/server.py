@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
     from .client import EmulatorAdmin
 
+__all__ = ["EmulatorServer", "bind_socket", "make_uvicorn_config"]
+
 MAX_CONCURRENCY = 10_000
 BACKLOG = 4096
 

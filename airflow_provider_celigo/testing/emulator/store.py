@@ -17,6 +17,8 @@ from .resources import RESOURCE_TYPES
 from .secrets import masked
 from .users import seed_users
 
+__all__ = ["AccountStore"]
+
 Doc = dict[str, Any]
 
 

@@ -16,6 +16,8 @@ from airflow_provider_celigo.user_fields import ACCESS_LEVELS, INTEGRATION_ACCES
 from .errors import unprocessable
 from .ids import iso, stable_id
 
+__all__ = ["access_fields", "checked_email", "seed_users"]
+
 Doc = dict[str, Any]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -9,6 +9,8 @@ from .flowgraph import page_generator_ids, processor_steps
 from .resources import ResourceType
 from .store import AccountStore
 
+__all__ = ["validate_doc"]
+
 _BOOL_FIELDS = {
     "flows": ("disabled", "runPageGeneratorsInParallel"),
     "connections": ("offline",),

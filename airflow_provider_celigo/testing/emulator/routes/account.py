@@ -18,6 +18,8 @@ from starlette.responses import JSONResponse
 
 from ..deps import account_of, emulator_of, require_doc
 
+__all__ = ["router"]
+
 router = APIRouter()
 
 

@@ -17,6 +17,8 @@ from ..deps import account_of, emulator_of, resource_type_of
 from ..errors import ApiError, not_found
 from ..paging import list_response
 
+__all__ = ["admin_router", "router"]
+
 router = APIRouter()
 admin_router = APIRouter(prefix=PREFIX)
 

@@ -12,6 +12,8 @@ from ..errors import ApiError
 from ..resources import CLONEABLE, RESOURCE_TYPES
 from ..secrets import masked
 
+__all__ = ["router"]
+
 router = APIRouter()
 
 

@@ -11,6 +11,8 @@ from ..errors import ApiError, envelope
 from ..flowgraph import step_ids
 from ..ids import iso
 
+__all__ = ["router"]
+
 router = APIRouter()
 
 

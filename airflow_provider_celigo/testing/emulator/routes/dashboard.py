@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from ..core import Emulator
     from ..store import AccountStore
 
+__all__ = ["router"]
+
 router = APIRouter()
 IN_PROGRESS = ("queued", "running", "canceling", "retrying")
 

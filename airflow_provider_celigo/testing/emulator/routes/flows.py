@@ -15,6 +15,8 @@ from ..ids import parse_time
 from ..paging import body_cursor_response
 from ..runs import StartedBy, StoreFlows, plan_run
 
+__all__ = ["router"]
+
 router = APIRouter()
 MAX_IDS = 1000
 

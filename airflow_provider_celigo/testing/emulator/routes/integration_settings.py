@@ -21,6 +21,8 @@ from ..body import read_json, read_object
 from ..deps import Doc, account_of, emulator_of, require_doc
 from ..errors import ApiError, unprocessable
 
+__all__ = ["router"]
+
 router = APIRouter()
 
 

@@ -11,6 +11,8 @@ from ..errors import ApiError, not_found
 from ..jobengine import JobStateError
 from ..jobquery import ID_FIELDS, SCOPING, QueryError, parse_job_query
 
+__all__ = ["router"]
+
 router = APIRouter()
 CHILD_TYPES = frozenset({"export", "import"})
 

@@ -17,6 +17,8 @@ from ..body import read_object
 from ..deps import account_of, require_doc
 from ..errors import ApiError
 
+__all__ = ["router"]
+
 router = APIRouter()
 MAX_ITEMS = 1000
 MB = 1_000_000

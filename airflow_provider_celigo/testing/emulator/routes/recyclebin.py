@@ -10,6 +10,8 @@ from ..errors import ApiError
 from ..resources import RESOURCE_TYPES, resource_type
 from ..secrets import masked
 
+__all__ = ["router"]
+
 router = APIRouter()
 
 

@@ -20,6 +20,8 @@ from ..secrets import contains_mask, keeps_secret_on_mask_write, masked, restore
 from ..store import AccountStore
 from ..validation import validate_doc
 
+__all__ = ["router"]
+
 router = APIRouter()
 RESERVED_PARAMS = frozenset({"after", "limit", "include", "exclude", "sandbox", "fetchQueueSize"})
 

@@ -16,6 +16,8 @@ from ..body import read_json
 from ..deps import account_of, emulator_of, require_doc, resource_type_of
 from ..errors import ApiError
 
+__all__ = ["router"]
+
 router = APIRouter()
 
 

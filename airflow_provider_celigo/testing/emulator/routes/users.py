@@ -24,6 +24,8 @@ from ..paging import list_response
 from ..store import AccountStore
 from ..users import access_fields, checked_email
 
+__all__ = ["router"]
+
 router = APIRouter()
 MODEL = "Ashare"
 
