@@ -14,15 +14,6 @@ __version__ = "0.1.0"
 
 _PUBLIC: dict[str, str] = {
     "CeligoApiError": "airflow_provider_celigo.exceptions",
-    "CeligoExportAuditLogOperator": "airflow_provider_celigo.operators.audit",
-    "CeligoInviteUserOperator": "airflow_provider_celigo.operators.account",
-    "CeligoListUsersOperator": "airflow_provider_celigo.operators.account",
-    "CeligoPersistIntegrationAppSettingsOperator": "airflow_provider_celigo.operators.account",
-    "CeligoRegisterConnectionsOperator": "airflow_provider_celigo.operators.account",
-    "CeligoRemoveUserOperator": "airflow_provider_celigo.operators.account",
-    "CeligoTokenOperator": "airflow_provider_celigo.operators.account",
-    "CeligoUpdateIntegrationSettingsOperator": "airflow_provider_celigo.operators.account",
-    "CeligoUpdateUserOperator": "airflow_provider_celigo.operators.account",
     "CeligoAsyncHook": "airflow_provider_celigo.hooks.celigo",
     "CeligoCloneExportOperator": "airflow_provider_celigo.operators.integrations",
     "CeligoCloneFlowOperator": "airflow_provider_celigo.operators.integrations",
@@ -34,29 +25,42 @@ _PUBLIC: dict[str, str] = {
     "CeligoDeleteResourceOperator": "airflow_provider_celigo.operators.resources",
     "CeligoDeleteStateOperator": "airflow_provider_celigo.operators.resources",
     "CeligoError": "airflow_provider_celigo.exceptions",
-    "CeligoFlowRunSensor": "airflow_provider_celigo.sensors.jobs",
+    "CeligoExportAuditLogOperator": "airflow_provider_celigo.operators.audit",
     "CeligoFlowRunEventTrigger": "airflow_provider_celigo.triggers.events",
+    "CeligoFlowRunSensor": "airflow_provider_celigo.sensors.jobs",
     "CeligoFlowStateOperator": "airflow_provider_celigo.operators.flows",
     "CeligoGetLookupCacheEntriesOperator": "airflow_provider_celigo.operators.resources",
     "CeligoGetResourceOperator": "airflow_provider_celigo.operators.resources",
     "CeligoGetStateOperator": "airflow_provider_celigo.operators.resources",
     "CeligoHook": "airflow_provider_celigo.hooks.celigo",
+    "CeligoInviteUserOperator": "airflow_provider_celigo.operators.account",
     "CeligoJobError": "airflow_provider_celigo.exceptions",
     "CeligoJobLink": "airflow_provider_celigo.links",
     "CeligoJobSensor": "airflow_provider_celigo.sensors.jobs",
     "CeligoJobTrigger": "airflow_provider_celigo.triggers.jobs",
     "CeligoListResourcesOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoListUsersOperator": "airflow_provider_celigo.operators.account",
+    "CeligoNotFoundError": "airflow_provider_celigo.exceptions",
+    "CeligoOpenErrorsExceeded": "airflow_provider_celigo.sensors.errors",
     "CeligoOpenErrorsSensor": "airflow_provider_celigo.sensors.errors",
+    "CeligoPersistIntegrationAppSettingsOperator": "airflow_provider_celigo.operators.account",
     "CeligoPingConnectionOperator": "airflow_provider_celigo.operators.resources",
     "CeligoPutStateOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoRegisterConnectionsOperator": "airflow_provider_celigo.operators.account",
+    "CeligoRemoveUserOperator": "airflow_provider_celigo.operators.account",
     "CeligoResolveFlowErrorsOperator": "airflow_provider_celigo.operators.resources",
     "CeligoRestoreResourceOperator": "airflow_provider_celigo.operators.resources",
     "CeligoRetryFlowErrorsOperator": "airflow_provider_celigo.operators.resources",
     "CeligoRunFlowOperator": "airflow_provider_celigo.operators.flows",
     "CeligoRunIntegrationFlowsOperator": "airflow_provider_celigo.operators.flows",
+    "CeligoRunUnclearError": "airflow_provider_celigo.exceptions",
     "CeligoSetConnectionConcurrencyOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoTokenOperator": "airflow_provider_celigo.operators.account",
+    "CeligoUpdateIntegrationSettingsOperator": "airflow_provider_celigo.operators.account",
     "CeligoUpdateResourceOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoUpdateUserOperator": "airflow_provider_celigo.operators.account",
     "CeligoUpsertLookupCacheEntriesOperator": "airflow_provider_celigo.operators.resources",
+    "CeligoWriteUnclearError": "airflow_provider_celigo.exceptions",
     "ResourceType": "airflow_provider_celigo.resource_types",
     "celigo_flow_asset": "airflow_provider_celigo.assets",
     "celigo_flow_runs_asset": "airflow_provider_celigo.assets",
@@ -91,6 +95,8 @@ __all__ = [
     "CeligoJobTrigger",
     "CeligoListResourcesOperator",
     "CeligoListUsersOperator",
+    "CeligoNotFoundError",
+    "CeligoOpenErrorsExceeded",
     "CeligoOpenErrorsSensor",
     "CeligoPersistIntegrationAppSettingsOperator",
     "CeligoPingConnectionOperator",
@@ -102,12 +108,14 @@ __all__ = [
     "CeligoRetryFlowErrorsOperator",
     "CeligoRunFlowOperator",
     "CeligoRunIntegrationFlowsOperator",
+    "CeligoRunUnclearError",
     "CeligoSetConnectionConcurrencyOperator",
     "CeligoTokenOperator",
     "CeligoUpdateIntegrationSettingsOperator",
     "CeligoUpdateResourceOperator",
     "CeligoUpdateUserOperator",
     "CeligoUpsertLookupCacheEntriesOperator",
+    "CeligoWriteUnclearError",
     "ResourceType",
     "__version__",
     "celigo_flow_asset",
@@ -131,7 +139,15 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from airflow_provider_celigo.assets import celigo_flow_asset, celigo_flow_runs_asset
-    from airflow_provider_celigo.exceptions import CeligoApiError, CeligoConfigError, CeligoError, CeligoJobError
+    from airflow_provider_celigo.exceptions import (
+        CeligoApiError,
+        CeligoConfigError,
+        CeligoError,
+        CeligoJobError,
+        CeligoNotFoundError,
+        CeligoRunUnclearError,
+        CeligoWriteUnclearError,
+    )
     from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook, CeligoHook
     from airflow_provider_celigo.links import CeligoJobLink
     from airflow_provider_celigo.operators.account import (
@@ -176,7 +192,7 @@ if TYPE_CHECKING:
     )
     from airflow_provider_celigo.pools import celigo_pool_policy
     from airflow_provider_celigo.resource_types import ResourceType
-    from airflow_provider_celigo.sensors.errors import CeligoOpenErrorsSensor
+    from airflow_provider_celigo.sensors.errors import CeligoOpenErrorsExceeded, CeligoOpenErrorsSensor
     from airflow_provider_celigo.sensors.jobs import CeligoFlowRunSensor, CeligoJobSensor
     from airflow_provider_celigo.triggers.events import CeligoFlowRunEventTrigger
     from airflow_provider_celigo.triggers.jobs import CeligoJobTrigger

@@ -162,11 +162,13 @@ def sized_batches(
 
 
 def batches(items: Sequence[Any], size: int = BATCH_SIZE) -> Iterator[list[Any]]:
+    """Yield ``items`` in lists of at most ``size``, in order."""
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
 
 
 def refuse_masked(document: Any, what: str) -> None:
+    """Raise CeligoConfigError naming every field of ``document`` that holds integrator.io's secret mask."""
     found = list(masked_paths(document))
     if found:
         raise CeligoConfigError(

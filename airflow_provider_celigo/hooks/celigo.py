@@ -34,8 +34,8 @@ from airflow_provider_celigo.hooks._account import AccountMethods
 from airflow_provider_celigo.hooks._dashboard import DashboardMethods
 from airflow_provider_celigo.hooks._resources import ResourceMethods
 from airflow_provider_celigo.hooks._transport.clients import auth_headers, mask_token, redact, shared_ssl_context
+from airflow_provider_celigo.hooks._transport.concurrency import call_limiter
 from airflow_provider_celigo.hooks._transport.deadline import Deadline, DeadlineAdapter, within
-from airflow_provider_celigo.hooks._transport.limits import call_limiter
 from airflow_provider_celigo.hooks._transport.pacing import pacer_for, pacing_enabled
 from airflow_provider_celigo.hooks._transport.paging import PageTrail, next_link, page_key
 from airflow_provider_celigo.hooks._transport.responses import (

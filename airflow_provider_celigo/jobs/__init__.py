@@ -5,8 +5,10 @@ finding a previous try's job again, and the shared poller of the triggerer.
 - ``policy``: the error policy and ``conclude`` (an ended job -> the task's result or error).
 - ``wait``: waiting on a job (sync and async, the one loop the operator, sensor and trigger use), deadlines,
   cancel-and-confirm, the progress line.
+- ``runs``: a run is one flow job per source: finding a run's jobs and folding them into one document.
 - ``reattach``: the run ledger and finding the job a previous try started.
 - ``poller``: one ``GET /jobs`` per connection and round for every watcher in a triggerer.
+- ``listing``: the shared flow listing of the triggerer's event watchers.
 """
 
 from __future__ import annotations

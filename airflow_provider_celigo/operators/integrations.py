@@ -37,6 +37,7 @@ __all__ = [
     "CeligoCloneFlowOperator",
     "CeligoCloneImportOperator",
     "CeligoCloneIntegrationOperator",
+    "CeligoCloneOperator",
 ]
 
 

@@ -14,6 +14,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 BLOCK = re.compile(r"(<!-- readme-example:\w+ \S+ -->\n)?```python\n(.*?)```", re.S)
 # Blocks that are not DAG code: the deployment's task policy file and pytest modules (run by their own tests).
 NOT_DAG_CODE = ("def task_policy", "pytest_plugins", "def test_")
+PARSE_TIME_CONNECTION = '{"conn_type": "celigo", "password": "readme-token", "extra": {"region": "na"}}'
 
 
 def snippets() -> list[str]:
@@ -29,7 +30,9 @@ def test_the_readme_has_dag_snippets() -> None:
 
 
 @pytest.mark.parametrize("index", range(len(snippets())))
-def test_snippet_runs_inside_a_dag(index: int) -> None:
+def test_snippet_runs_inside_a_dag(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As where a user's DAGs are parsed: the Celigo connection is defined (a flow asset names its API host).
+    monkeypatch.setenv("AIRFLOW_CONN_CELIGO_DEFAULT", PARSE_TIME_CONNECTION)
     code = snippets()[index]
     namespace: dict[str, Any] = {}
     with DAG(dag_id=f"readme_snippet_{index}", schedule=None, catchup=False) as dag:

@@ -74,3 +74,35 @@ def test_the_check_sees_public_and_private_modules_apart() -> None:
     modules = {path.relative_to(PACKAGE).as_posix() for path in public_modules()}
     assert "hooks/celigo.py" in modules and "testing/emulator/server.py" in modules
     assert not {"_compat.py", "hooks/_resources.py", "hooks/_transport/retry.py"} & modules
+
+
+def test_the_package_root_offers_what_it_lists_and_loads_each_name_from_its_module() -> None:
+    import importlib
+
+    import airflow_provider_celigo as root
+
+    public = root._PUBLIC
+    assert set(root.__all__) == set(public) | {"__version__"}
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    typed = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for child in node.body
+        if isinstance(child, ast.ImportFrom)
+        for alias in child.names
+    }
+    assert typed == set(public), "the TYPE_CHECKING imports must name exactly the lazily loaded names"
+    for name, module in public.items():
+        assert getattr(root, name) is getattr(importlib.import_module(module), name), name
+        assert name in importlib.import_module(module).__all__, f"{name} is not in {module}.__all__"
+
+
+def test_every_error_the_provider_raises_to_users_is_offered_by_the_root() -> None:
+    import airflow_provider_celigo as root
+    from airflow_provider_celigo import exceptions
+    from airflow_provider_celigo.sensors import errors
+
+    celigo_errors = {name for name in [*exceptions.__all__, *errors.__all__] if name.startswith("Celigo")}
+    celigo_errors = {name for name in celigo_errors if name.endswith(("Error", "Exceeded"))}
+    assert celigo_errors <= set(root.__all__)

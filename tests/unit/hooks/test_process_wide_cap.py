@@ -15,7 +15,7 @@ from loopback import SlowServer, serving
 
 from airflow_provider_celigo.connection import pool_name_for, settings_from_connection
 from airflow_provider_celigo.exceptions import CeligoConfigError
-from airflow_provider_celigo.hooks._transport.limits import CallLimiter, call_limiter
+from airflow_provider_celigo.hooks._transport.concurrency import CallLimiter, call_limiter
 from airflow_provider_celigo.hooks.celigo import CeligoAsyncHook, CeligoHook
 
 Define = Callable[..., str]

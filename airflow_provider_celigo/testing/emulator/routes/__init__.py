@@ -1,1 +1,1 @@
-"""API route groups of the emulator, each an APIRouter; ``API_ROUTERS`` lists them in match order."""
+"""API route groups of the emulator, each an APIRouter; ``app.API_ROUTERS`` lists them in match order."""
