@@ -107,18 +107,30 @@ def certificate_error(error: BaseException, *, method: str, path: str, base_url:
     return None
 
 
-def decode_response(response: Any, *, method: str, path: str, secret: str = "") -> Any:
-    """Return the decoded body of a 2xx ``requests`` or ``httpx`` response: JSON, text for ``text/plain``, None
-    when empty.
+def decode_response(response: Any, *, method: str, path: str, secret: str) -> Any:
+    """Return the decoded body of a 2xx ``requests`` or ``httpx`` response; raises as ``decode_body``."""
+    return decode_body(
+        status=response.status_code,
+        headers=response.headers,
+        body=response.content,
+        method=method,
+        path=path,
+        secret=secret,
+    )
+
+
+def decode_body(
+    *, status: int, headers: Mapping[str, str], body: bytes, method: str, path: str, secret: str = ""
+) -> Any:
+    """Return the decoded body of a 2xx response: JSON, text for ``text/plain``, None when empty.
 
     Raises CeligoApiError ``invalid_json`` when the body claims or looks like JSON but is not (or is nested
     too deeply to decode), ``unexpected_content`` for an HTML page or another type. The error quotes the start
     of such a body, with ``secret`` (the API token) blanked out as in ``raise_for_error_status``.
     """
-    status, body = response.status_code, response.content
     if status == 204 or not body.strip():
         return None
-    content_type = (response.headers.get("content-type") or "").lower()
+    content_type = (headers.get("content-type") or "").lower()
     where: dict[str, Any] = {"status": status, "method": method, "path": path}
     stripped = body.lstrip()[:1]
     if "json" in content_type or stripped in (b"{", b"["):
