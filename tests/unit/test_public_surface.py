@@ -25,10 +25,22 @@ def public_modules() -> list[Path]:
     return found
 
 
+def module_level(tree: ast.Module) -> list[ast.AST]:
+    """Return the module's statements and what they contain, but nothing inside a function or class body."""
+    found: list[ast.AST] = []
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def top_level_names(tree: ast.Module) -> set[str]:
     """Return every name a module binds at its top level (definitions, assignments, imports), in any branch."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in module_level(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
