@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -27,13 +28,16 @@ def fresh_pacers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 class FakeClock:
-    """Replaces ``time.monotonic`` and ``time.sleep`` in the pacing module; sleeping advances the clock."""
+    """Replaces ``time.monotonic`` and ``time.sleep`` in the pacing module; sleeping advances the clock.
+
+    Only the module's own name ``time`` is replaced: patching the attributes of the shared ``time`` module
+    would freeze the clock of every thread of the test process, an emulator's server thread among them.
+    """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.now = 1000.0
         self.sleeps: list[float] = []
-        monkeypatch.setattr(pacing.time, "monotonic", lambda: self.now)
-        monkeypatch.setattr(pacing.time, "sleep", self.sleep)
+        monkeypatch.setattr(pacing, "time", SimpleNamespace(monotonic=lambda: self.now, sleep=self.sleep))
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
@@ -160,7 +164,7 @@ def test_async_wait_sleeps_without_blocking(monkeypatch: pytest.MonkeyPatch) -> 
     async def fake_sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr(pacing.asyncio, "sleep", fake_sleep)
+    monkeypatch.setattr(pacing, "asyncio", SimpleNamespace(sleep=fake_sleep))  # this module's asyncio only
     pacer = Pacer()
     pacer.pause(2.0)
     asyncio.run(pacer.wait_async())
