@@ -89,16 +89,29 @@ class EmulatorMiddleware:
             user_agent=agent,
         )
         scope["emulator.record"] = record
-        send = self._dated(send)
         started = time.perf_counter()
+        logged = False
+
+        def log_once() -> None:
+            nonlocal logged
+            if not logged:
+                logged = True
+                record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+                self.emulator.log.add(record)
+
+        async def send_logged(message: Message) -> None:
+            # Logged before the answer leaves: a client that reads the log once it has its answer sees the call.
+            if message["type"] == "http.response.start":
+                log_once()
+            await send(message)
+
         in_flight = self.emulator.in_flight
         in_flight.enter(agent)
         try:
-            await self._handle(scope, receive, send, record)
+            await self._handle(scope, receive, self._dated(send_logged), record)
         finally:
             in_flight.leave(agent)
-            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            self.emulator.log.add(record)
+            log_once()  # a request that ended without an answer (a dropped connection)
 
     def _dated(self, send: Send) -> Send:
         """Stamp every answer's ``Date`` with the emulated clock, as integrator.io's own clock would be seen.
