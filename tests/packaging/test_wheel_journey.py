@@ -13,18 +13,20 @@ finder. The build itself runs in build's isolated environment (it needs setuptoo
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tarfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from airflow_provider_celigo import __version__
 from airflow_provider_celigo.testing import connection_json, running_emulator
@@ -38,7 +40,8 @@ SOURCE_IGNORE = shutil.ignore_patterns(
     ".git", ".venv*", "*.egg-info", "build", "dist", "__pycache__", ".*_cache", ".demo", "*.pyc"
 )
 #: Top-level names in site-packages the fresh venv must not see: the editable install and the emulator extra.
-HIDDEN = ("airflow_provider_celigo", "__editable__", "fastapi", "uvicorn")
+EDITABLE_INSTALL = ("airflow_provider_celigo", "__editable__")
+HIDDEN = (*EDITABLE_INSTALL, "fastapi", "uvicorn")
 EXTRA_HINT = 'pip install "airflow-provider-celigo[emulator]"'
 
 
@@ -66,29 +69,39 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"wheel": wheel, "sdist": sdist}
 
 
-def _site_packages_view(view: Path) -> Path:
-    """Fill ``view`` with symlinks to this environment's site-packages, minus ``HIDDEN``; return it."""
+def _site_packages_view(view: Path, hidden: tuple[str, ...]) -> Path:
+    """Fill ``view`` with symlinks to this environment's site-packages, minus ``hidden``; return it."""
     view.mkdir()
     site_packages = Path(sysconfig.get_paths()["purelib"])
     for entry in site_packages.iterdir():
         name = entry.name.lower().replace("-", "_")
-        if name.endswith(".pth") or any(name.startswith(hidden) for hidden in HIDDEN):
+        if name.endswith(".pth") or name.startswith(hidden):
             continue
         (view / entry.name).symlink_to(entry)
     return view
 
 
-@pytest.fixture(scope="module")
-def fresh_venv(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A new venv holding only the built wheel, with Airflow visible through a site-packages view; its python."""
-    work = tmp_path_factory.mktemp("fresh")
+def _venv_with_the_wheel(wheel: Path, work: Path, hidden: tuple[str, ...]) -> Path:
+    """Make a new venv holding only ``wheel``, the rest of this environment seen through a view; return its python."""
     venv = work / "venv"
     run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     python = venv / "bin" / "python"
     purelib = run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip()
-    (Path(purelib) / "_celigo_test_view.pth").write_text(f"{_site_packages_view(work / 'view')}\n")
-    run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--quiet", str(built["wheel"])])
-    yield python
+    (Path(purelib) / "_celigo_test_view.pth").write_text(f"{_site_packages_view(work / 'view', hidden)}\n")
+    run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--quiet", str(wheel)])
+    return python
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``pip install <wheel>``: a new venv with the wheel and Airflow, without the emulator extra; its python."""
+    return _venv_with_the_wheel(built["wheel"], tmp_path_factory.mktemp("fresh"), HIDDEN)
+
+
+@pytest.fixture(scope="module")
+def fresh_venv_with_the_extra(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``pip install "<wheel>[emulator]"``: the same, with FastAPI and uvicorn; its python."""
+    return _venv_with_the_wheel(built["wheel"], tmp_path_factory.mktemp("fresh_extra"), EDITABLE_INSTALL)
 
 
 def fresh_env(home: Path, **extra: str) -> dict[str, str]:
@@ -179,3 +192,71 @@ def test_the_emulator_without_its_extra_says_how_to_install_it(fresh_venv: Path,
     assert imported.returncode == 1
     last = imported.stderr.strip().splitlines()[-1]
     assert EXTRA_HINT in last, imported.stderr
+
+
+def readme_import_statements() -> list[str]:
+    """Return every ``import`` of the package that README.md shows, in its code blocks or inline, as source lines."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    statements: list[str] = []
+    for block in re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL):
+        for node in ast.walk(ast.parse(block)):
+            if isinstance(node, ast.ImportFrom):
+                modules = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            if any(module.startswith("airflow_provider_celigo") for module in modules):
+                statements.append(ast.unparse(node))
+    statements += re.findall(r"`((?:from|import) airflow_provider_celigo[^`]*)`", readme)
+    return list(dict.fromkeys(statements))
+
+
+def test_every_import_the_readme_shows_works_in_a_fresh_venv(fresh_venv: Path, tmp_path: Path) -> None:
+    statements = readme_import_statements()
+    assert len(statements) >= 12, statements  # the README shows the operators, sensors, hook, assets, trigger, ...
+    script = "\n".join(f"print({line!r}, flush=True)\n{line}" for line in statements)
+    done = subprocess.run(
+        [str(fresh_venv), "-c", script],
+        capture_output=True,
+        text=True,
+        env=fresh_env(tmp_path / "home"),
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    tried = done.stdout.strip().splitlines()
+    assert done.returncode == 0, f"failed at: {tried[-1:]}\n{done.stderr[-3000:]}"
+    assert tried == statements
+
+
+def test_with_the_emulator_extra_celigo_emulator_seed_demo_serves(
+    fresh_venv_with_the_extra: Path, tmp_path: Path
+) -> None:
+    from airflow_provider_celigo.testing.emulator.seeds import DEFAULT_TOKEN, DEMO_IDS
+
+    command = fresh_venv_with_the_extra.parent / "celigo-emulator"
+    process = subprocess.Popen(
+        [str(command), "--port", "0", "--seed", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=fresh_env(tmp_path / "home"),
+        cwd=tmp_path,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+/v1)", first)
+        assert match, f"{first!r} {process.stderr.read() if process.poll() is not None and process.stderr else ''}"
+        flows = requests.get(
+            f"{match.group(1)}/flows", headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}, timeout=10
+        ).json()
+        assert DEMO_IDS["flow_orders"] in {flow["_id"] for flow in flows}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
