@@ -32,10 +32,12 @@ __all__ = [
     "DEFAULT_CONN_ID",
     "MAX_CONCURRENCY",
     "MIN_CONCURRENCY",
+    "REGIONS",
     "REGION_UI_URLS",
     "REGION_URLS",
     "CeligoSettings",
     "ConnectionLike",
+    "Region",
     "check_extra_keys",
     "parse_base_url",
     "pool_name_for",
@@ -45,21 +47,27 @@ __all__ = [
 
 CONN_TYPE = "celigo"
 DEFAULT_CONN_ID = "celigo_default"
-# NA and EU: Celigo's API docs; AU and CA: Celigo's 2026 API reference (celigo/ai mcp/resources/api-reference.md).
-REGION_URLS: dict[str, str] = {
-    "na": "https://api.integrator.io/v1",
-    "eu": "https://api.eu.integrator.io/v1",
-    "au": "https://api.au.integrator.io/v1",
-    "ca": "https://api.ca.integrator.io/v1",
+
+
+@dataclass(frozen=True)
+class Region:
+    """One integrator.io region: its name, the API's base URL and the web UI's URL (for links)."""
+
+    name: str
+    api_url: str
+    ui_url: str
+
+
+# API hosts: NA and EU from Celigo's API docs, AU and CA from Celigo's 2026 API reference
+# (celigo/ai mcp/resources/api-reference.md). No source names the AU and CA web UI hosts; they follow the EU pattern.
+REGIONS: dict[str, Region] = {
+    "na": Region("North America", "https://api.integrator.io/v1", "https://integrator.io"),
+    "eu": Region("Europe", "https://api.eu.integrator.io/v1", "https://eu.integrator.io"),
+    "au": Region("Australia", "https://api.au.integrator.io/v1", "https://au.integrator.io"),
+    "ca": Region("Canada", "https://api.ca.integrator.io/v1", "https://ca.integrator.io"),
 }
-# The AU and CA web UI hosts are not named by any source; they follow the EU pattern (used only for links).
-REGION_UI_URLS: dict[str, str] = {
-    "na": "https://integrator.io",
-    "eu": "https://eu.integrator.io",
-    "au": "https://au.integrator.io",
-    "ca": "https://ca.integrator.io",
-}
-REGION_NAMES: dict[str, str] = {"na": "North America", "eu": "Europe", "au": "Australia", "ca": "Canada"}
+REGION_URLS: dict[str, str] = {key: region.api_url for key, region in REGIONS.items()}
+REGION_UI_URLS: dict[str, str] = {key: region.ui_url for key, region in REGIONS.items()}
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 #: The prefix older connection forms put before every extra field (``extra__celigo__region``).
 EXTRA_PREFIX = f"extra__{CONN_TYPE}__"
@@ -183,7 +191,7 @@ def check_extra_keys(extras: Mapping[str, Any], conn_id: str) -> None:
 def region_choices() -> str:
     """Return the regions for messages and forms: ``na = North America (api.integrator.io), eu = ...``."""
     return ", ".join(
-        f"{region} = {REGION_NAMES[region]} ({REGION_URLS[region].split('/')[2]})" for region in REGION_URLS
+        f"{region} = {REGIONS[region].name} ({REGION_URLS[region].split('/')[2]})" for region in REGION_URLS
     )
 
 

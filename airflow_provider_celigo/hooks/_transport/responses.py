@@ -109,14 +109,8 @@ def certificate_error(error: BaseException, *, method: str, path: str, base_url:
 
 def decode_response(response: Any, *, method: str, path: str, secret: str) -> Any:
     """Return the decoded body of a 2xx ``requests`` or ``httpx`` response; raises as ``decode_body``."""
-    return decode_body(
-        status=response.status_code,
-        headers=response.headers,
-        body=response.content,
-        method=method,
-        path=path,
-        secret=secret,
-    )
+    where = {"method": method, "path": path, "secret": secret}
+    return decode_body(status=response.status_code, headers=response.headers, body=response.content, **where)
 
 
 def decode_body(
