@@ -36,7 +36,7 @@ class RequestLog:
         self.records: deque[RequestRecord] = deque(maxlen=size)
 
     def add(self, record: RequestRecord) -> None:
-        """Append a finished request."""
+        """Append a request once its answer starts to leave (or once it ended without one)."""
         self.records.append(record)
 
     def clear(self) -> None:
