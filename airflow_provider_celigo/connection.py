@@ -190,9 +190,7 @@ def check_extra_keys(extras: Mapping[str, Any], conn_id: str) -> None:
 
 def region_choices() -> str:
     """Return the regions for messages and forms: ``na = North America (api.integrator.io), eu = ...``."""
-    return ", ".join(
-        f"{region} = {REGIONS[region].name} ({REGION_URLS[region].split('/')[2]})" for region in REGION_URLS
-    )
+    return ", ".join(f"{key} = {region.name} ({region.api_url.split('/')[2]})" for key, region in REGIONS.items())
 
 
 def parse_region(value: Any) -> str:
